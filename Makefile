@@ -1,0 +1,126 @@
+# lightsout — GNU make. `make`, `make test`, `make asan`, `make fuzz`,
+# `make bench`, `make demo`. See README.md.
+
+PKGS      := libcurl jansson libmicrohttpd sqlite3
+TEST_PKGS := cmocka
+
+CC      ?= cc
+BUILD   ?= build
+BINDIR  ?= bin
+LIBDIR  ?= lib
+SAN     ?=
+
+# Missing development packages are installed by scripts/install-deps before
+# anything is compiled (it is idempotent and says what it installs).
+ifeq ($(filter clean distclean help,$(MAKECMDGOALS)),)
+ifneq ($(shell pkg-config --exists $(PKGS) $(TEST_PKGS) && echo ok),ok)
+$(info lightsout: development packages missing; running scripts/install-deps)
+DEPS_STATUS := $(shell scripts/install-deps >&2 && echo ok)
+ifneq ($(DEPS_STATUS),ok)
+$(error scripts/install-deps failed; install the packages it names and retry)
+endif
+endif
+endif
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter -Wformat=2 -Wvla
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+OPT     ?= -O2 -g
+ifeq ($(SAN),1)
+OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/llm/*.c src/twin/*.c \
+              src/agent/*.c src/pipeline/*.c src/pipeline/handlers/*.c \
+              src/gate/*.c src/ledger/*.c src/server/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIB      := $(LIBDIR)/liblightsout.a
+BIN      := $(BINDIR)/lightsout
+
+.PHONY: all test test-slow unit e2e asan fuzz fuzz-run bench demo clean help check-tools
+all: $(BIN) $(LIB)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+# The whole default suite through prove: C unit tests (cmocka, TAP output)
+# and end-to-end CLI tests (shell, TAP). Stays under five minutes.
+PROVE ?= prove
+test: $(BIN) $(TEST_BIN)
+	LIGHTSOUT=$(abspath $(BIN)) CMOCKA_MESSAGE_OUTPUT=TAP LO_TESTDATA=$(abspath tests/data) \
+	  $(PROVE) --exec '' --timer $(TEST_BIN) $(sort $(wildcard tests/e2e/*.t))
+
+# Slower checks (long fuzz smoke runs, big inputs). CI runs it too.
+test-slow: $(BIN) $(TEST_BIN)
+	LIGHTSOUT=$(abspath $(BIN)) LO_TESTDATA=$(abspath tests/data) \
+	  $(PROVE) --exec '' --timer $(sort $(wildcard tests/slow/*.t))
+
+unit: $(TEST_BIN)
+	CMOCKA_MESSAGE_OUTPUT=TAP LO_TESTDATA=$(abspath tests/data) $(PROVE) --exec '' $(TEST_BIN)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer over the whole suite, in its
+# own build tree so it never mixes objects with the normal build.
+asan:
+	$(MAKE) CC=clang SAN=1 BUILD=build/asan BINDIR=build/asan/bin LIBDIR=build/asan/lib test
+
+# libFuzzer targets (clang). `make fuzz-run FUZZ_SECONDS=600` runs each one.
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+fuzz: $(FUZZ_BIN)
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc $(PKG_CFLAGS) \
+	  -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lpthread -lm
+FUZZ_SECONDS ?= 60
+fuzz-run: fuzz
+	@for f in $(FUZZ_BIN); do \
+	  n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+	    build/fuzz/corpus-$$n fuzz/corpus/$$n || exit 1; \
+	done
+
+bench: $(BIN)
+	bench/run
+
+# The main job. Until the engine lands it validates and renders the examples.
+demo: $(BIN)
+	scripts/demo
+
+clean:
+	rm -rf build bin lib
+
+help:
+	@echo "make            build bin/lightsout and lib/liblightsout.a"
+	@echo "make test       the whole suite through prove (under five minutes)"
+	@echo "make test-slow  the slow checks"
+	@echo "make asan       the suite under ASan + UBSan (clang)"
+	@echo "make fuzz       build the libFuzzer targets; make fuzz-run FUZZ_SECONDS=N runs them"
+	@echo "make bench      benchmarks; figures go to docs/PERFORMANCE.md"
+	@echo "make demo       the demo"
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
