@@ -9,6 +9,7 @@ BUILD   ?= build
 BINDIR  ?= bin
 LIBDIR  ?= lib
 SAN     ?=
+SANFLAG := -fsanitize=address,undefined
 
 # Missing development packages are installed by scripts/install-deps before
 # anything is compiled (it is idempotent and says what it installs).
@@ -27,12 +28,12 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 OPT     ?= -O2 -g
 ifeq ($(SAN),1)
-OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT     := -O1 -g $(SANFLAG) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
-LDFLAGS += $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+LDFLAGS += $(if $(filter 1,$(SAN)),$(SANFLAG))
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/llm/*.c src/twin/*.c \

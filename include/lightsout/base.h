@@ -37,12 +37,14 @@ typedef struct lo_error {
     char file[256];
     uint32_t line, col;
     char msg[1024];
+    char snippet[256]; /* the offending source line, when there is one */
 } lo_error;
 
 /* Fill err (when not NULL) and return code. Safe with err == NULL. */
 int lo_error_set(lo_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int lo_error_setv(lo_error *err, int code, const char *fmt, va_list ap);
+int lo_error_setv(lo_error *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 int lo_error_at(lo_error *err, int code, const char *file, uint32_t line,
                 uint32_t col, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -83,7 +85,8 @@ int lo_buf_puts(lo_buf *b, const char *s);
 int lo_buf_putc(lo_buf *b, char c);
 int lo_buf_printf(lo_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int lo_buf_vprintf(lo_buf *b, const char *fmt, va_list ap);
+int lo_buf_vprintf(lo_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Append s as a JSON string literal (with quotes). */
 int lo_buf_json_str(lo_buf *b, const char *s, size_t n);
 /* Detach the data; the buffer is reset. Caller frees with free(). */

@@ -31,11 +31,16 @@ typedef struct lo_value {
     const char *text;
 } lo_value;
 
+/* Source positions are byte offsets into graph->src (compact: a graph of
+ * 100,000 nodes holds a million of them); lo_graph_pos turns one into
+ * line:col. LO_NOPOS marks what a transform or the API added. */
+#define LO_NOPOS UINT32_MAX
+
 typedef struct lo_attr {
     const char *key;  /* interned in the graph: compare with lo_str_eq */
     lo_value value;
-    lo_pos pos;       /* of the key */
-    lo_pos vpos;      /* of the value's first character (the quote, if any) */
+    uint32_t off;     /* of the key */
+    uint32_t voff;    /* of the value's first character (the quote, if any) */
 } lo_attr;
 
 typedef struct lo_attrs {
@@ -45,7 +50,7 @@ typedef struct lo_attrs {
 
 typedef struct lo_node {
     const char *id;
-    lo_pos pos;          /* first mention */
+    uint32_t off;        /* first mention */
     bool declared;       /* appeared in a node statement, not only in edges */
     uint32_t index;      /* position in graph->nodes */
     lo_attrs attrs;
@@ -56,8 +61,8 @@ typedef struct lo_node {
 
 typedef struct lo_edge {
     const char *from, *to; /* node ids */
-    lo_pos pos;            /* of the `from` id in this edge's statement */
-    lo_pos to_pos;         /* of the `to` id */
+    uint32_t off;          /* of the `from` id in this edge's statement */
+    uint32_t to_off;       /* of the `to` id */
     lo_attrs attrs;
 } lo_edge;
 
@@ -67,7 +72,8 @@ typedef struct lo_graph {
     const char *file;      /* for diagnostics; "<input>" when not from a file */
     const char *src;       /* the source text (kept for caret diagnostics) */
     size_t src_len;
-    lo_pos pos;
+    uint32_t *line_starts; /* byte offset of each line, for lo_graph_pos */
+    uint32_t n_lines;
     lo_attrs attrs;
     lo_node **nodes;
     uint32_t n_nodes, cap_nodes;
@@ -75,7 +81,14 @@ typedef struct lo_graph {
     uint32_t n_edges, cap_edges;
     lo_map *node_index;    /* id -> lo_node* */
     lo_map *interned;      /* attribute keys */
+    bool src_mapped;       /* src is an mmap of the file, not a copy */
 } lo_graph;
+
+/* line:col (1-based) of a byte offset; {0,0} for LO_NOPOS. */
+lo_pos lo_graph_pos(const lo_graph *g, uint32_t off);
+
+/* The largest pipeline source accepted (offsets are 32-bit). */
+#define LO_GRAPH_MAX_SOURCE (1024u * 1024u * 1024u)
 
 /* Parse src (len bytes; need not be NUL-terminated) into a graph.
  * file names the source in diagnostics. On a syntax error returns NULL and
@@ -94,9 +107,10 @@ lo_node *lo_graph_node(const lo_graph *g, const char *id);
 lo_node *lo_graph_add_node(lo_graph *g, const char *id);   /* existing or new */
 lo_edge *lo_graph_add_edge(lo_graph *g, const char *from, const char *to);
 const char *lo_graph_intern(lo_graph *g, const char *key);
-/* Set (replace) an attribute; kind LO_VAL_STRING unless given otherwise. */
+/* Set (replace) an attribute; text is copied. off is LO_NOPOS for values
+ * that do not come from the source. */
 int lo_attrs_set(lo_graph *g, lo_attrs *attrs, const char *key,
-                 lo_value_kind kind, const char *text, lo_pos pos);
+                 lo_value_kind kind, const char *text, uint32_t off);
 const lo_attr *lo_attrs_get(const lo_attrs *attrs, const char *key);
 /* Copy the text of a line of the source (without newline) for diagnostics;
  * returns its length, or 0 and "" when there is no such line. */

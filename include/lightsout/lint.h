@@ -65,9 +65,8 @@ const lo_rule_info *lo_lint_rules(size_t *n);
  * The source line and caret are added when caret is true and the graph has
  * the source line. */
 int lo_diag_format(const lo_diag *d, const lo_graph *g, bool caret, lo_buf *out);
-/* Format a parse error (lo_error with file:line:col) the same way, using the
- * source text that failed to parse. */
-int lo_error_format_source(const lo_error *err, const char *src, size_t len,
-                           bool caret, lo_buf *out);
+/* Format an error with a source position the same way (file:line:col:
+ * error: message), with err->snippet and a caret when caret is true. */
+int lo_error_format(const lo_error *err, bool caret, lo_buf *out);
 
 #endif

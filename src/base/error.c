@@ -11,6 +11,7 @@ int lo_error_setv(lo_error *err, int code, const char *fmt, va_list ap)
     err->code = code;
     err->file[0] = '\0';
     err->line = err->col = 0;
+    err->snippet[0] = '\0';
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     return code;
 }
