@@ -63,6 +63,9 @@ typedef struct lo_edge {
     const char *from, *to; /* node ids */
     uint32_t off;          /* of the `from` id in this edge's statement */
     uint32_t to_off;       /* of the `to` id */
+    /* the endpoints, resolved when the edge was added (NULL when the node
+     * did not exist then); saves a hash lookup per endpoint in lint */
+    lo_node *from_node, *to_node;
     lo_attrs attrs;
 } lo_edge;
 

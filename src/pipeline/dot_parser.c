@@ -495,8 +495,8 @@ static bool parse_node_or_edge(parser *p, scope *sc, tok first, attr_list *scrat
         scratch->n = 0;
         ok = ok && parse_attr_blocks(p, scratch);
         for (size_t i = 0; ok && i + 1 < n; i++) {
-            lo_edge *e = lo_graph_add_edge_at(p->g, ends[i]->id, ends[i + 1]->id,
-                                              chain[i].off, chain[i + 1].off);
+            lo_edge *e = lo_graph_add_edge_at(p->g, ends[i]->id, ends[i + 1]->id, ends[i],
+                                              ends[i + 1], chain[i].off, chain[i + 1].off);
             if (!e) {
                 oom(p);
                 ok = false;

@@ -92,6 +92,7 @@ lo_node *lo_graph_add_node(lo_graph *g, const char *id)
 }
 
 lo_edge *lo_graph_add_edge_at(lo_graph *g, const char *from, const char *to,
+                              lo_node *from_node, lo_node *to_node,
                               uint32_t off, uint32_t to_off)
 {
     if (g->n_edges == g->cap_edges) {
@@ -106,6 +107,8 @@ lo_edge *lo_graph_add_edge_at(lo_graph *g, const char *from, const char *to,
     memset(e, 0, sizeof *e);
     e->from = from;
     e->to = to;
+    e->from_node = from_node;
+    e->to_node = to_node;
     e->off = off;
     e->to_off = to_off;
     return e;
@@ -118,13 +121,15 @@ lo_edge *lo_graph_add_edge(lo_graph *g, const char *from, const char *to)
     const char *t = b ? b->id : lo_arena_strdup(g->arena, to);
     if (!f || !t)
         return NULL;
-    return lo_graph_add_edge_at(g, f, t, LO_NOPOS, LO_NOPOS);
+    return lo_graph_add_edge_at(g, f, t, a, b, LO_NOPOS, LO_NOPOS);
 }
 
 const lo_attr *lo_attrs_get(const lo_attrs *attrs, const char *key)
 {
+    /* checking the first byte first skips most strcmp calls: this is on
+     * every typed access, so on the lint hot path */
     for (uint32_t i = 0; i < attrs->n; i++)
-        if (strcmp(attrs->v[i].key, key) == 0)
+        if (attrs->v[i].key[0] == key[0] && strcmp(attrs->v[i].key, key) == 0)
             return &attrs->v[i];
     return NULL;
 }

@@ -114,8 +114,8 @@ static void check_structure(lint *l, uint32_t *start_out)
     uint32_t *to = from + g->n_edges;
     for (uint32_t i = 0; i < g->n_edges; i++) {
         const lo_edge *e = &g->edges[i];
-        from[i] = node_idx(g, e->from);
-        to[i] = node_idx(g, e->to);
+        from[i] = e->from_node ? e->from_node->index : node_idx(g, e->from);
+        to[i] = e->to_node ? e->to_node->index : node_idx(g, e->to);
         if (from[i] == UINT32_MAX)
             diag(l, "edge_target_exists", LO_SEV_ERROR, e->off, NULL, e->from, e->to,
                  "edge %s -> %s starts at '%s', which is not a node", e->from, e->to, e->from);
