@@ -84,7 +84,8 @@ typedef struct lo_graph {
     uint32_t n_edges, cap_edges;
     lo_map *node_index;    /* id -> lo_node* */
     lo_map *interned;      /* attribute keys */
-    bool src_mapped;       /* src is an mmap of the file, not a copy */
+    bool src_mapped;       /* src is an mmap of the file: munmap on free */
+    bool src_owned;        /* src is a malloc'd copy: free on free */
 } lo_graph;
 
 /* line:col (1-based) of a byte offset; {0,0} for LO_NOPOS. */

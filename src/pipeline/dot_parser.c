@@ -786,6 +786,15 @@ static bool finish_classes(parser *p)
     return true;
 }
 
+/* Free a graph that failed to parse, leaving its source to the caller. */
+static void discard(lo_graph *g)
+{
+    g->src_mapped = g->src_owned = false;
+    lo_graph_free(g);
+}
+
+/* Parse src; on success the graph owns src (mapped or malloc'd), on failure
+ * the caller still does. */
 static lo_graph *parse_source(const char *src, size_t len, const char *file,
                               bool mapped, lo_error *err)
 {
@@ -802,7 +811,6 @@ static lo_graph *parse_source(const char *src, size_t len, const char *file,
     g->file = lo_arena_strdup(g->arena, file ? file : "<input>");
     g->src = src;
     g->src_len = len;
-    g->src_mapped = mapped;
     parser p;
     memset(&p, 0, sizeof p);
     p.g = g;
@@ -810,7 +818,7 @@ static lo_graph *parse_source(const char *src, size_t len, const char *file,
     p.k_label = lo_graph_intern(g, "label");
     p.k_class = lo_graph_intern(g, "class");
     if (!g->file || !p.k_label || !p.k_class) {
-        lo_graph_free(g);
+        discard(g);
         lo_error_set(err, LO_ENOMEM, "out of memory");
         return NULL;
     }
@@ -824,9 +832,11 @@ static lo_graph *parse_source(const char *src, size_t len, const char *file,
     if (!ok || p.failed || p.lx.oom) {
         if (!p.failed)
             oom(&p);
-        lo_graph_free(g);
+        discard(g);
         return NULL;
     }
+    g->src_mapped = mapped;
+    g->src_owned = !mapped;
     return g;
 }
 
@@ -842,10 +852,6 @@ lo_graph *lo_graph_parse(const char *src, size_t len, const char *file, lo_error
     lo_graph *g = parse_source(copy, len, file, false, err);
     if (!g)
         free(copy);
-    else if (len == 0)
-        free(copy); /* lo_graph_free frees src only when src_len > 0 */
-    if (g && len == 0)
-        g->src = "";
     return g;
 }
 

@@ -34,7 +34,7 @@ void lo_graph_free(lo_graph *g)
         return;
     if (g->src_mapped)
         munmap((void *)g->src, g->src_len);
-    else if (g->src_len)
+    else if (g->src_owned)
         free((void *)g->src);
     free(g->line_starts);
     free(g->nodes);
