@@ -75,6 +75,7 @@ typedef struct lo_graph {
     const char *file;      /* for diagnostics; "<input>" when not from a file */
     const char *src;       /* the source text (kept for caret diagnostics) */
     size_t src_len;
+    uint32_t off;          /* of the `digraph` keyword */
     uint32_t *line_starts; /* byte offset of each line, for lo_graph_pos */
     uint32_t n_lines;
     lo_attrs attrs;
@@ -84,6 +85,8 @@ typedef struct lo_graph {
     uint32_t n_edges, cap_edges;
     lo_map *node_index;    /* id -> lo_node* */
     lo_map *interned;      /* attribute keys */
+    uint32_t *out_first;   /* outgoing-edge index (lo_graph_index_edges):   */
+    lo_edge **out_edges;   /* node i's edges are out_edges[out_first[i]..[i+1]) */
     bool src_mapped;       /* src is an mmap of the file: munmap on free */
     bool src_owned;        /* src is a malloc'd copy: free on free */
 } lo_graph;
@@ -119,6 +122,12 @@ const lo_attr *lo_attrs_get(const lo_attrs *attrs, const char *key);
 /* Copy the text of a line of the source (without newline) for diagnostics;
  * returns its length, or 0 and "" when there is no such line. */
 size_t lo_graph_source_line(const lo_graph *g, uint32_t line, const char **start);
+
+/* Build the outgoing-edge index (idempotent; call again after adding
+ * edges). Not thread-safe: build it before sharing the graph. */
+int lo_graph_index_edges(lo_graph *g);
+/* Node n's outgoing edges in declaration order; the index must be built. */
+lo_edge *const *lo_graph_out_edges(const lo_graph *g, const lo_node *n, uint32_t *count);
 
 /* ---- the attribute table (Appendix A plus lightsout's extensions) ---- */
 typedef enum lo_attr_type {

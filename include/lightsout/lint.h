@@ -68,5 +68,7 @@ int lo_diag_format(const lo_diag *d, const lo_graph *g, bool caret, lo_buf *out)
 /* Format an error with a source position the same way (file:line:col:
  * error: message), with err->snippet and a caret when caret is true. */
 int lo_error_format(const lo_error *err, bool caret, lo_buf *out);
+/* The same with a rule tag: "file:line:col: error: [rule] message". */
+int lo_error_format_rule(const lo_error *err, const char *rule, bool caret, lo_buf *out);
 
 #endif

@@ -88,7 +88,7 @@ static int run(int argc, char **argv)
             } else {
                 lo_buf_clear(&out);
                 if (syntax)
-                    lo_error_format(&err, caret, &out);
+                    lo_error_format_rule(&err, "syntax", caret, &out);
                 else
                     lo_buf_printf(&out, "lightsout validate: %s\n", err.msg);
                 fputs(out.data, stderr);

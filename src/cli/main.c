@@ -9,6 +9,9 @@
 static const cli_command *const commands[] = {
     &cmd_validate,
     &cmd_render,
+    &cmd_run,
+    &cmd_resume,
+    &cmd_status,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

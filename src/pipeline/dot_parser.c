@@ -717,6 +717,7 @@ static bool parse_graph(parser *p)
         }
         return false;
     }
+    p->g->off = t.off;
     tok name = peek(p);
     if (name.kind == T_ID) {
         next(p);

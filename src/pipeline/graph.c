@@ -20,6 +20,7 @@ lo_graph *lo_graph_new(const char *name)
     }
     g->name = lo_arena_strdup(g->arena, name ? name : "");
     g->file = "<input>";
+    g->off = LO_NOPOS;
     g->src = "";
     if (!g->name) {
         lo_graph_free(g);
@@ -37,6 +38,8 @@ void lo_graph_free(lo_graph *g)
     else if (g->src_owned)
         free((void *)g->src);
     free(g->line_starts);
+    free(g->out_first);
+    free(g->out_edges);
     free(g->nodes);
     free(g->edges);
     lo_map_free(g->node_index);
@@ -360,28 +363,92 @@ const char *lo_node_shape(const lo_node *n)
     return a && a->value.len ? a->value.text : "box";
 }
 
+/* A node named start/exit is the start/exit (§2.8) unless it says
+ * otherwise with a type or a shape other than the default box (a
+ * `node [shape=box]` default block must not hide it). */
+static bool named_as(const lo_node *n, const char *const *names)
+{
+    const lo_attr *s = lo_attrs_get(&n->attrs, "shape");
+    if (s && s->value.len && strcmp(s->value.text, "box") != 0)
+        return false;
+    for (; *names; names++)
+        if (strcmp(n->id, *names) == 0)
+            return true;
+    return false;
+}
+
+static const char *const start_names[] = {"start", "Start", NULL};
+static const char *const exit_names[] = {"exit", "end", "Exit", "End", NULL};
+
 const char *lo_node_handler_type(const lo_node *n)
 {
     const lo_attr *t = lo_attrs_get(&n->attrs, "type");
     if (t && t->value.len)
         return t->value.text;
+    if (named_as(n, start_names))
+        return "start";
+    if (named_as(n, exit_names))
+        return "exit";
     const char *h = lo_shape_handler(lo_node_shape(n));
     return h ? h : "codergen";
 }
 
 bool lo_node_is_start(const lo_node *n)
 {
-    if (strcmp(lo_node_handler_type(n), "start") == 0)
-        return true;
-    const lo_attr *s = lo_attrs_get(&n->attrs, "shape");
-    return !s && (strcmp(n->id, "start") == 0 || strcmp(n->id, "Start") == 0);
+    return strcmp(lo_node_handler_type(n), "start") == 0;
 }
 
 bool lo_node_is_exit(const lo_node *n)
 {
-    if (strcmp(lo_node_handler_type(n), "exit") == 0)
-        return true;
-    const lo_attr *s = lo_attrs_get(&n->attrs, "shape");
-    return !s && (strcmp(n->id, "exit") == 0 || strcmp(n->id, "end") == 0 ||
-                  strcmp(n->id, "Exit") == 0 || strcmp(n->id, "End") == 0);
+    return strcmp(lo_node_handler_type(n), "exit") == 0;
+}
+
+int lo_graph_index_edges(lo_graph *g)
+{
+    uint32_t *first = lo_calloc((size_t)g->n_nodes + 1, sizeof *first);
+    lo_edge **edges = lo_malloc(((size_t)g->n_edges + 1) * sizeof *edges);
+    if (!first || !edges) {
+        free(first);
+        free(edges);
+        return LO_ENOMEM;
+    }
+    for (uint32_t i = 0; i < g->n_edges; i++) {
+        lo_edge *e = &g->edges[i];
+        if (!e->from_node)
+            e->from_node = lo_graph_node(g, e->from);
+        if (!e->to_node)
+            e->to_node = lo_graph_node(g, e->to);
+        if (e->from_node)
+            first[e->from_node->index + 1]++;
+    }
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        first[i + 1] += first[i];
+    uint32_t *fill = lo_malloc(((size_t)g->n_nodes + 1) * sizeof *fill);
+    if (!fill) {
+        free(first);
+        free(edges);
+        return LO_ENOMEM;
+    }
+    memcpy(fill, first, ((size_t)g->n_nodes + 1) * sizeof *fill);
+    for (uint32_t i = 0; i < g->n_edges; i++) {
+        lo_edge *e = &g->edges[i];
+        if (e->from_node)
+            edges[fill[e->from_node->index]++] = e;
+    }
+    free(fill);
+    free(g->out_first);
+    free(g->out_edges);
+    g->out_first = first;
+    g->out_edges = edges;
+    return 0;
+}
+
+lo_edge *const *lo_graph_out_edges(const lo_graph *g, const lo_node *n, uint32_t *count)
+{
+    if (!g->out_first || n->index >= g->n_nodes) {
+        *count = 0;
+        return NULL;
+    }
+    *count = g->out_first[n->index + 1] - g->out_first[n->index];
+    return g->out_edges + g->out_first[n->index];
 }

@@ -208,11 +208,20 @@ int lo_diag_format(const lo_diag *d, const lo_graph *g, bool caret, lo_buf *out)
 
 int lo_error_format(const lo_error *err, bool caret, lo_buf *out)
 {
+    return lo_error_format_rule(err, NULL, caret, out);
+}
+
+int lo_error_format_rule(const lo_error *err, const char *rule, bool caret, lo_buf *out)
+{
     int rc;
+    char tag[80] = "";
+    if (rule)
+        snprintf(tag, sizeof tag, "[%s] ", rule);
     if (err->line)
-        rc = lo_buf_printf(out, "%s:%u:%u: error: %s\n", err->file, err->line, err->col, err->msg);
+        rc = lo_buf_printf(out, "%s:%u:%u: error: %s%s\n", err->file, err->line, err->col, tag,
+                           err->msg);
     else
-        rc = lo_buf_printf(out, "error: %s\n", err->msg);
+        rc = lo_buf_printf(out, "error: %s%s\n", tag, err->msg);
     if (!rc && caret && err->line && err->snippet[0])
         rc = caret_lines(out, err->line, err->col, err->snippet, strlen(err->snippet));
     return rc;

@@ -92,10 +92,10 @@ static void check_structure(lint *l, uint32_t *start_out)
         }
     }
     if (!n_start)
-        diag(l, "start_node", LO_SEV_ERROR, 0, NULL, NULL, NULL,
+        diag(l, "start_node", LO_SEV_ERROR, g->off, NULL, NULL, NULL,
              "no start node: add one with shape=Mdiamond, e.g. start [shape=Mdiamond]");
     if (!n_exit)
-        diag(l, "terminal_node", LO_SEV_ERROR, 0, NULL, NULL, NULL,
+        diag(l, "terminal_node", LO_SEV_ERROR, g->off, NULL, NULL, NULL,
              "no exit node: add one with shape=Msquare, e.g. exit [shape=Msquare]");
 
     /* adjacency as arrays indexed by node, built in two passes */
@@ -378,8 +378,9 @@ static cond_result *classify_condition(lo_map *cache, lo_arena *arena, const cha
                 continue;
             const char *s = lo_closest(cl->literal, lo_cond_statuses, lo_cond_n_statuses, 3);
             snprintf(r->outcome_bad, sizeof r->outcome_bad,
-                     "'%s' is not an outcome status (success, partial_success, retry, "
-                     "fail, skipped)%s%s%s", cl->literal, s ? "; did you mean '" : "",
+                     "%s: '%s' is not an outcome status (success, partial_success, retry, "
+                     "fail, skipped)%s%s%s", cl->op == LO_COND_NE ? "always true" :
+                     "can never match", cl->literal, s ? "; did you mean '" : "",
                      s ? s : "", s ? "'?" : "");
             r->outcome_col = cl->lit_col;
         }
@@ -394,13 +395,39 @@ static cond_result *classify_condition(lo_map *cache, lo_arena *arena, const cha
     return r;
 }
 
-/* Offset of column col (1-based) inside a value that starts at voff. */
+/* Source offset of the k-th character (0-based) of a value's unescaped
+ * text, for a value written at voff: walks the escapes of a quoted string
+ * so a caret lands under the character the message is about. */
+static uint32_t raw_index(const lo_graph *g, uint32_t voff, uint32_t k)
+{
+    if (voff == LO_NOPOS || voff >= g->src_len)
+        return voff;
+    if (g->src[voff] != '"')
+        return voff + k;
+    uint32_t i = voff + 1;
+    while (k > 0 && i < g->src_len && g->src[i] != '"') {
+        if (g->src[i] == '\\' && i + 1 < g->src_len) {
+            char c = g->src[i + 1];
+            if (c == '"' || c == '\\' || c == 'n' || c == 't') {
+                i += 2; /* one character of text */
+                k--;
+                continue;
+            }
+            if (c == '\n') { /* a line continuation: no character */
+                i += 2;
+                continue;
+            }
+        }
+        i++;
+        k--;
+    }
+    return i;
+}
+
+/* Offset of column col (1-based) of a one-line value that starts at voff. */
 static uint32_t inner_off(const lo_graph *g, uint32_t voff, uint32_t col)
 {
-    if (voff == LO_NOPOS)
-        return voff;
-    uint32_t quote = voff < g->src_len && g->src[voff] == '"';
-    return voff + quote + (col ? col - 1 : 0);
+    return raw_index(g, voff, col ? col - 1 : 0);
 }
 
 static void check_conditions(lint *l)
@@ -428,7 +455,7 @@ static void check_conditions(lint *l)
         else if (r->outcome_bad[0])
             diag(l, "condition_outcome_value", LO_SEV_WARNING,
                  inner_off(g, a->voff, r->outcome_col), NULL, e->from, e->to,
-                 "condition of %s -> %s can never match: %s", e->from, e->to, r->outcome_bad);
+                 "condition of %s -> %s is %s", e->from, e->to, r->outcome_bad);
         else if (r->never[0])
             diag(l, "condition_never_true", LO_SEV_WARNING, a->voff, NULL, e->from, e->to,
                  "condition of %s -> %s is never true: %s", e->from, e->to, r->never);
@@ -456,17 +483,22 @@ static void check_stylesheet(lint *l)
         l->rc = LO_ENOMEM;
         return;
     }
-    /* map line:col inside the stylesheet onto the source */
+    /* line:col inside the stylesheet text -> index in the text -> source */
     uint32_t off = a->voff;
     if (off != LO_NOPOS && err.line) {
-        const char *s = l->g->src;
-        uint32_t line = 1, i = off + 1;
-        while (line < err.line && i < l->g->src_len) {
-            if (s[i] == '\n')
+        const char *t = a->value.text;
+        uint32_t line = 1, k = 0;
+        while (line < err.line && t[k]) {
+            if (t[k] == '\n')
                 line++;
-            i++;
+            k++;
         }
-        off = (err.line == 1 ? off + 1 : i) + (err.col ? err.col - 1 : 0);
+        for (uint32_t c = 1; c < err.col && t[k] && t[k] != '\n'; c++) {
+            k++;
+            while (((unsigned char)t[k] & 0xC0) == 0x80)
+                k++;
+        }
+        off = raw_index(l->g, off, k);
     }
     diag(l, "stylesheet_syntax", LO_SEV_ERROR, off, NULL, NULL, NULL,
          "model_stylesheet: %s", err.msg);

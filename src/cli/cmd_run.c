@@ -1,0 +1,331 @@
+/* lightsout run / resume: execute a pipeline, or continue one from its
+ * checkpoint. Preflight first, so a run fails in its first second. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "lightsout/engine.h"
+#include "lightsout/lint.h"
+#include "lightsout/proc.h"
+#include "lightsout/transform.h"
+
+typedef struct opts {
+    const char *logs, *workdir, *answers, *backend;
+    json_t *set;
+    bool json, auto_approve;
+    int64_t stall_ms;
+    const char *cmd;
+} opts;
+
+static const cli_flag run_flags[] = {
+    {"logs", 0, "DIR", "run directory (default .lightsout/runs/RUN_ID)"},
+    {"workdir", 'C', "DIR", "directory stages run in (default: the current one)"},
+    {"set", 0, "KEY=VALUE", "set a context value before the run (repeatable)"},
+    {"answers", 0, "FILE", "answers for human gates, one a line, in order"},
+    {"auto-approve", 0, NULL, "human gates take their first choice"},
+    {"backend", 0, "NAME", "codergen backend: sim (simulated responses)"},
+    {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
+    {"json", 0, NULL, "print events as JSON lines on stdout"},
+    {0},
+};
+
+static const cli_flag resume_flags[] = {
+    {"answers", 0, "FILE", "answers for human gates, one a line, in order"},
+    {"auto-approve", 0, NULL, "human gates take their first choice"},
+    {"backend", 0, "NAME", "codergen backend: sim (simulated responses)"},
+    {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
+    {"json", 0, NULL, "print events as JSON lines on stdout"},
+    {0},
+};
+
+static int on_flag(const cli_flag *flags, int idx, const char *arg, opts *o)
+{
+    const char *name = flags[idx].name;
+    if (!strcmp(name, "logs")) o->logs = arg;
+    else if (!strcmp(name, "workdir")) o->workdir = arg;
+    else if (!strcmp(name, "answers")) o->answers = arg;
+    else if (!strcmp(name, "auto-approve")) o->auto_approve = true;
+    else if (!strcmp(name, "backend")) o->backend = arg;
+    else if (!strcmp(name, "json")) o->json = true;
+    else if (!strcmp(name, "stall-timeout")) {
+        if (lo_parse_duration_ms(arg, &o->stall_ms) || o->stall_ms <= 0) {
+            cli_error(o->cmd, "--stall-timeout wants a duration such as 90s or 10m, not '%s'", arg);
+            return EXIT_USAGE;
+        }
+    } else if (!strcmp(name, "set")) {
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg) {
+            cli_error(o->cmd, "--set wants KEY=VALUE, not '%s'", arg);
+            return EXIT_USAGE;
+        }
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - arg), arg);
+        json_object_set_new(o->set, key, json_string(eq + 1));
+    }
+    return 0;
+}
+
+static int on_run_flag(int idx, const char *arg, void *ud) { return on_flag(run_flags, idx, arg, ud); }
+static int on_resume_flag(int idx, const char *arg, void *ud) { return on_flag(resume_flags, idx, arg, ud); }
+
+static lo_engine *volatile current;
+
+static void on_signal(int sig)
+{
+    if (current)
+        lo_engine_cancel(current);
+}
+
+/* The first word of a shell command, when it is a plain program name we can
+ * look for on PATH (not a builtin, assignment, or shell syntax). */
+static bool command_program(const char *cmd, char *out, size_t n)
+{
+    while (*cmd == ' ' || *cmd == '\t')
+        cmd++;
+    size_t i = 0;
+    while (cmd[i] && cmd[i] != ' ' && cmd[i] != '\t' && cmd[i] != '\n' && cmd[i] != ';' &&
+           cmd[i] != '|' && cmd[i] != '&' && i + 1 < n) {
+        if (strchr("=$`\"'(){}<>*?[]~\\", cmd[i]))
+            return false;
+        out[i] = cmd[i];
+        i++;
+    }
+    out[i] = '\0';
+    static const char *const builtins[] = {"cd", "echo", "exit", "export", "test", "true",
+                                           "false", "printf", "read", "set", "exec", "eval",
+                                           ".", ":", "if", "for", "while", "case", "[", NULL};
+    for (const char *const *b = builtins; *b; b++)
+        if (!strcmp(out, *b))
+            return false;
+    return i > 0;
+}
+
+/* Preflight (issue: a run fails in its first second, not hours in). */
+static int preflight(const lo_graph *g, const opts *o, bool *has_human)
+{
+    int bad = 0;
+    *has_human = false;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const lo_node *n = g->nodes[i];
+        const char *type = lo_node_handler_type(n);
+        if (!strcmp(type, "wait.human"))
+            *has_human = true;
+        if (!strcmp(type, "tool")) {
+            char prog[256], path[PATH_MAX];
+            if (command_program(lo_node_str(n, "tool_command"), prog, sizeof prog) &&
+                !lo_which(prog, path, sizeof path)) {
+                cli_error(o->cmd, "preflight: node '%s' runs '%s', which is not on PATH", n->id,
+                          prog);
+                bad = 1;
+            }
+        }
+    }
+    return bad;
+}
+
+static lo_interviewer *make_interviewer(const opts *o, bool has_human, lo_error *err)
+{
+    if (o->answers)
+        return lo_interviewer_queue_file(o->answers, err);
+    if (o->auto_approve)
+        return lo_interviewer_auto();
+    if (isatty(STDIN_FILENO) && isatty(STDERR_FILENO))
+        return lo_interviewer_console(stdin, stderr);
+    if (!has_human)
+        return lo_interviewer_auto(); /* never asked */
+    lo_error_set(err, LO_EINVAL, "the pipeline has human gates and stdin is not a terminal: "
+                 "give --answers FILE or --auto-approve");
+    return NULL;
+}
+
+static int execute(opts *o, const char *dot, const char *logs, bool resume)
+{
+    lo_error err;
+    lo_error_clear(&err);
+    lo_diags *d = lo_diags_new();
+    lo_transforms *t = lo_transforms_new();
+    if (!d || !t) {
+        cli_error(o->cmd, "out of memory");
+        return EXIT_FAIL;
+    }
+    lo_graph *g = lo_pipeline_prepare(dot, t, d, &err);
+    lo_transforms_free(t);
+    lo_buf out;
+    lo_buf_init(&out, 0);
+    int code = EXIT_OK;
+    lo_interviewer *iv = NULL;
+    lo_backend *backend = NULL;
+    lo_engine *e = NULL;
+    if (!g) {
+        if (err.code == LO_EPARSE)
+            lo_error_format_rule(&err, "syntax", true, &out);
+        else
+            lo_buf_printf(&out, "lightsout %s: %s\n", o->cmd, err.msg);
+        fputs(out.data ? out.data : "", stderr);
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (lo_diags_count(d, LO_SEV_ERROR)) {
+        for (size_t i = 0; i < d->n; i++)
+            if (d->v[i].severity == LO_SEV_ERROR)
+                lo_diag_format(&d->v[i], g, true, &out);
+        fputs(out.data, stderr);
+        cli_error(o->cmd, "%s has %zu error%s; not running it", dot, lo_diags_count(d, LO_SEV_ERROR),
+                  lo_diags_count(d, LO_SEV_ERROR) == 1 ? "" : "s");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (o->backend && strcmp(o->backend, "sim") != 0) {
+        cli_error(o->cmd, "backend '%s' is not available in this build; the only backend is "
+                  "'sim' (simulated responses)", o->backend);
+        code = EXIT_USAGE;
+        goto done;
+    }
+    bool has_human;
+    if (preflight(g, o, &has_human)) {
+        code = EXIT_USAGE;
+        goto done;
+    }
+    iv = make_interviewer(o, has_human, &err);
+    backend = lo_backend_sim();
+    if (!iv || !backend) {
+        cli_error(o->cmd, "%s", err.msg[0] ? err.msg : "out of memory");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    progress p;
+    progress_init(&p, o->json ? stdout : stderr, o->json);
+    lo_engine_config cfg = {
+        .logs_root = logs, .workdir = o->workdir, .dot_path = dot, .interviewer = iv,
+        .backend = backend, .on_event = progress_event, .event_ud = &p,
+        .stall_timeout_ms = o->stall_ms, .initial_context = o->set,
+    };
+    e = lo_engine_new(g, &cfg, &err);
+    if (!e) {
+        progress_done(&p);
+        cli_error(o->cmd, "%s", err.msg);
+        code = EXIT_FAIL;
+        goto done;
+    }
+    current = e;
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    lo_run_result res;
+    int rc = lo_engine_run(e, resume, &res, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    current = NULL;
+    progress_done(&p);
+    const char *root = lo_engine_logs_root(e);
+    if (rc) {
+        cli_error(o->cmd, "%s", err.msg);
+        code = rc == LO_EINVAL || rc == LO_ENOENT || rc == LO_EPARSE ? EXIT_USAGE : EXIT_FAIL;
+    } else if (res.interrupted) {
+        fprintf(stderr, "interrupted; the checkpoint is saved. Resume with:\n  lightsout resume %s\n",
+                root);
+        code = EXIT_INTERRUPTED;
+    } else if (res.status == LO_FAIL) {
+        fprintf(stderr, "run failed: %s\n  logs: %s\n", res.failure_reason, root);
+        code = EXIT_FAIL;
+    } else {
+        fprintf(stderr, "run %s: %zu stage%s; logs: %s\n",
+                res.status == LO_PARTIAL_SUCCESS ? "partially succeeded" : "succeeded",
+                res.stages_run, res.stages_run == 1 ? "" : "s", root);
+    }
+done:
+    lo_engine_free(e);
+    lo_interviewer_free(iv);
+    lo_backend_free(backend);
+    lo_graph_free(g);
+    lo_diags_free(d);
+    lo_buf_release(&out);
+    return code;
+}
+
+static int run_main(int argc, char **argv)
+{
+    opts o = {.cmd = "run", .set = json_object()};
+    int nops, code;
+    if (cli_parse(&cmd_run, argc, argv, on_run_flag, &o, &nops, &code)) {
+        json_decref(o.set);
+        return code;
+    }
+    if (nops != 1) {
+        cli_error("run", "give one pipeline (usage: lightsout run FILE.dot [options])");
+        json_decref(o.set);
+        return EXIT_USAGE;
+    }
+    code = execute(&o, argv[1], o.logs, false);
+    json_decref(o.set);
+    return code;
+}
+
+static int resume_main(int argc, char **argv)
+{
+    opts o = {.cmd = "resume", .set = json_object()};
+    int nops, code;
+    if (cli_parse(&cmd_resume, argc, argv, on_resume_flag, &o, &nops, &code)) {
+        json_decref(o.set);
+        return code;
+    }
+    if (nops != 1) {
+        cli_error("resume", "give the run directory (usage: lightsout resume LOGS_DIR)");
+        json_decref(o.set);
+        return EXIT_USAGE;
+    }
+    const char *logs = argv[1];
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/manifest.json", logs);
+    json_error_t je;
+    json_t *m = json_load_file(path, 0, &je);
+    const char *dot = m ? json_string_value(json_object_get(m, "pipeline")) : NULL;
+    const char *wd = m ? json_string_value(json_object_get(m, "workdir")) : NULL;
+    if (!dot || !*dot) {
+        cli_error("resume", "%s: %s", path, m ? "no pipeline recorded" :
+                  access(path, F_OK) ? "not found: is this a run directory?" : je.text);
+        json_decref(m);
+        json_decref(o.set);
+        return EXIT_USAGE;
+    }
+    o.workdir = wd;
+    code = execute(&o, dot, logs, true);
+    json_decref(m);
+    json_decref(o.set);
+    return code;
+}
+
+const cli_command cmd_run = {
+    .name = "run",
+    .usage = "FILE.dot [--logs DIR] [-C DIR] [--set KEY=VALUE]... [--answers FILE] [--json]",
+    .summary = "run a pipeline",
+    .details =
+        "Validates the pipeline and checks that every tool it runs exists, then runs\n"
+        "it from the start node. The run directory holds manifest.json, events.jsonl,\n"
+        "checkpoint.json and one directory per stage (status.json, prompt.md,\n"
+        "response.md, stdout.txt ...). Ctrl-C stops the running stage, saves the\n"
+        "checkpoint and prints the command that resumes. Codergen stages use the\n"
+        "simulation backend until the agent lands; the run says so when it starts.\n"
+        "Exit 0 success or partial success, 1 failed, 2 invalid pipeline or usage,\n"
+        "130 interrupted.",
+    .flags = run_flags,
+    .run = run_main,
+};
+
+const cli_command cmd_resume = {
+    .name = "resume",
+    .usage = "LOGS_DIR [--answers FILE] [--json]",
+    .summary = "continue a run from its checkpoint",
+    .details =
+        "Reads LOGS_DIR/manifest.json for the pipeline and LOGS_DIR/checkpoint.json\n"
+        "for where the run stood, and continues from there. Refuses when the pipeline\n"
+        "file has changed since the run started. A run that already ended reports how.",
+    .flags = resume_flags,
+    .run = resume_main,
+};

@@ -1,0 +1,18 @@
+/* Registration of the built-in handlers under their type strings. */
+#include "pipeline/engine_internal.h"
+#include "pipeline/handlers/builtin.h"
+
+int lo_register_builtin_handlers(struct lo_engine *e)
+{
+    static const struct { const char *type; lo_handler_fn fn; } builtins[] = {
+        {"start", lo_handler_start},
+        {"exit", lo_handler_exit},
+        {"conditional", lo_handler_conditional},
+        {"codergen", lo_handler_codergen},
+        {"wait.human", lo_handler_wait_human},
+    };
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (lo_engine_register(e, builtins[i].type, builtins[i].fn, NULL))
+            return LO_ENOMEM;
+    return 0;
+}

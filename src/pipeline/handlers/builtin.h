@@ -1,0 +1,16 @@
+/* The built-in node handlers (attractor-spec §4), one file each. */
+#ifndef LO_HANDLERS_BUILTIN_H
+#define LO_HANDLERS_BUILTIN_H
+
+#include "lightsout/engine.h"
+
+int lo_handler_start(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+int lo_handler_exit(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+int lo_handler_conditional(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+int lo_handler_codergen(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+int lo_handler_wait_human(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+
+/* Write text to {stage_dir}/name atomically. */
+int lo_stage_write(const lo_stage *st, const char *name, const char *text, lo_error *err);
+
+#endif

@@ -1,0 +1,87 @@
+/* codergen (§4.5): build the prompt, hand it to the run's backend, keep
+ * prompt.md and response.md in the stage directory. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pipeline/handlers/builtin.h"
+
+int lo_stage_write(const lo_stage *st, const char *name, const char *text, lo_error *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", st->stage_dir, name);
+    return lo_file_write_atomic(path, text, strlen(text), err);
+}
+
+/* $goal is the only template variable of the spec; expansion is plain
+ * replacement, not a template language. */
+static char *expand(const char *prompt, const char *goal)
+{
+    lo_buf b;
+    lo_buf_init(&b, 0);
+    const char *p = prompt, *hit;
+    while ((hit = strstr(p, "$goal"))) {
+        if (lo_buf_append(&b, p, (size_t)(hit - p)) || lo_buf_puts(&b, goal))
+            goto oom;
+        p = hit + 5;
+    }
+    if (lo_buf_puts(&b, p))
+        goto oom;
+    return lo_buf_steal(&b);
+oom:
+    lo_buf_release(&b);
+    return NULL;
+}
+
+/* The first n bytes of s, cut back to a whole UTF-8 character. */
+static char *truncate_utf8(const char *s, size_t n)
+{
+    size_t len = strlen(s);
+    if (len <= n)
+        return lo_strdup(s);
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return lo_strndup(s, n);
+}
+
+int lo_handler_codergen(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
+{
+    const lo_node *n = st->node;
+    const char *raw = lo_node_str(n, "prompt");
+    if (!*raw)
+        raw = lo_node_label(n);
+    char *prompt = expand(raw, lo_graph_str(st->graph, "goal"));
+    if (!prompt)
+        return lo_error_set(err, LO_ENOMEM, "out of memory");
+    int rc = lo_stage_write(st, "prompt.md", prompt, err);
+    lo_backend *b = lo_run_backend(st->run);
+    lo_buf response;
+    lo_buf_init(&response, 0);
+    bool has_outcome = false;
+    if (!rc) {
+        lo_run_emit(st->run, "codergen_started",
+                    json_pack("{s:s, s:s}", "node", n->id, "backend", b->name));
+        rc = b->run(b, st, prompt, &response, out, &has_outcome, err);
+    }
+    free(prompt);
+    if (rc || has_outcome) {
+        lo_buf_release(&response);
+        return rc;
+    }
+    const char *text = response.data ? response.data : "";
+    rc = lo_stage_write(st, "response.md", text, err);
+    char *brief = truncate_utf8(text, 200);
+    if (!rc && brief) {
+        out->status = LO_SUCCESS;
+        rc = lo_outcome_set_notes(out, "stage completed: %s", n->id);
+        rc = rc ? rc : lo_outcome_update_str(out, "last_stage", n->id);
+        rc = rc ? rc : lo_outcome_update_str(out, "last_response", brief);
+        if (rc)
+            lo_error_set(err, rc, "out of memory");
+    } else if (!brief) {
+        rc = lo_error_set(err, LO_ENOMEM, "out of memory");
+    }
+    free(brief);
+    lo_buf_release(&response);
+    return rc;
+}

@@ -1,0 +1,286 @@
+/* The run directory (attractor-spec §5.6 plus manifest.json and
+ * events.jsonl): events, the manifest, checkpoints. Everything resume reads
+ * is written atomically. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline/engine_internal.h"
+
+int64_t lo_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lo_rfc3339_now(char *buf, size_t n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = lo_malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", a, b);
+    return s;
+}
+
+int run_open(struct lo_engine *e, bool resume, lo_error *err)
+{
+    if (lo_mkdir_p(e->logs_root, err))
+        return LO_EIO;
+    char *path = join(e->logs_root, "events.jsonl");
+    if (!path)
+        return lo_error_set(err, LO_ENOMEM, "out of memory");
+    e->events = fopen(path, resume ? "a" : "w");
+    if (!e->events) {
+        int rc = lo_error_set(err, LO_EIO, "cannot open %s: %s", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    free(path);
+    return 0;
+}
+
+void run_close(struct lo_engine *e)
+{
+    if (e->events)
+        fclose(e->events);
+    e->events = NULL;
+}
+
+int lo_run_emit(lo_run *r, const char *type, json_t *fields)
+{
+    struct lo_engine *e = r->e;
+    json_t *ev = json_object();
+    if (!ev) {
+        json_decref(fields);
+        return LO_ENOMEM;
+    }
+    char ts[64];
+    lo_rfc3339_now(ts, sizeof ts);
+    pthread_mutex_lock(&e->ev_lock);
+    json_object_set_new(ev, "seq", json_integer((json_int_t)++e->seq));
+    json_object_set_new(ev, "ts", json_string(ts));
+    json_object_set_new(ev, "type", json_string(type));
+    json_object_set_new(ev, "run_id", json_string(e->run_id));
+    if (fields)
+        json_object_update(ev, fields);
+    json_decref(fields);
+    int rc = 0;
+    if (e->events) {
+        char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!line || fputs(line, e->events) < 0 || fputc('\n', e->events) < 0 ||
+            fflush(e->events) != 0)
+            rc = LO_EIO;
+        free(line);
+    }
+    atomic_store(&e->last_activity_ms, lo_now_ms());
+    if (e->cfg.on_event)
+        e->cfg.on_event(ev, e->cfg.event_ud);
+    pthread_mutex_unlock(&e->ev_lock);
+    json_decref(ev);
+    return rc;
+}
+
+void lo_run_touch(lo_run *r) { atomic_store(&r->e->last_activity_ms, lo_now_ms()); }
+bool lo_run_cancelled(const lo_run *r) { return atomic_load(&r->e->stop); }
+const atomic_bool *lo_run_cancel_flag(lo_run *r) { return &r->e->stop; }
+const char *lo_run_id(const lo_run *r) { return r->e->run_id; }
+
+/* A stable fingerprint of the pipeline file, to refuse resuming a run whose
+ * pipeline has changed under it. */
+static int file_hash(const char *path, char *out, size_t n, lo_error *err)
+{
+    char *data;
+    size_t len;
+    if (lo_file_read(path, LO_GRAPH_MAX_SOURCE, &data, &len, err))
+        return LO_EIO;
+    snprintf(out, n, "fnv1a64:%016llx:%zu", (unsigned long long)lo_hash(data, len), len);
+    free(data);
+    return 0;
+}
+
+int run_write_manifest(struct lo_engine *e, lo_error *err)
+{
+    char hash[64] = "";
+    char abs[PATH_MAX] = "";
+    if (e->dot_path) {
+        if (file_hash(e->dot_path, hash, sizeof hash, err))
+            return LO_EIO;
+        if (!realpath(e->dot_path, abs))
+            snprintf(abs, sizeof abs, "%s", e->dot_path);
+    }
+    char ts[64], wd[PATH_MAX];
+    lo_rfc3339_now(ts, sizeof ts);
+    if (!realpath(e->workdir, wd))
+        snprintf(wd, sizeof wd, "%s", e->workdir);
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                          "run_id", e->run_id, "name", e->g->name ? e->g->name : "",
+                          "goal", lo_graph_str(e->g, "goal"), "pipeline", abs,
+                          "pipeline_hash", hash, "started_at", ts,
+                          "backend", e->cfg.backend ? e->cfg.backend->name : "sim",
+                          "workdir", wd, "lightsout_version", LO_VERSION);
+    if (!m)
+        return lo_error_set(err, LO_ENOMEM, "out of memory");
+    char *text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(m);
+    char *path = join(e->logs_root, "manifest.json");
+    int rc = text && path ? 0 : lo_error_set(err, LO_ENOMEM, "out of memory");
+    if (!rc) {
+        size_t len = strlen(text);
+        text[len] = '\0';
+        rc = lo_file_write_atomic(path, text, len, err);
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
+int run_check_manifest(struct lo_engine *e, lo_error *err)
+{
+    char *path = join(e->logs_root, "manifest.json");
+    if (!path)
+        return lo_error_set(err, LO_ENOMEM, "out of memory");
+    json_error_t je;
+    json_t *m = json_load_file(path, 0, &je);
+    if (!m) {
+        int rc = lo_error_set(err, LO_EPARSE, "%s: %s", path, je.text);
+        free(path);
+        return rc;
+    }
+    free(path);
+    const char *want = json_string_value(json_object_get(m, "pipeline_hash"));
+    const char *id = json_string_value(json_object_get(m, "run_id"));
+    if (id)
+        snprintf(e->run_id, sizeof e->run_id, "%s", id);
+    int rc = 0;
+    if (e->dot_path && want && *want) {
+        char now[64];
+        rc = file_hash(e->dot_path, now, sizeof now, err);
+        if (!rc && strcmp(now, want) != 0)
+            rc = lo_error_set(err, LO_EINVAL,
+                              "%s has changed since run %s started; resuming would mix two "
+                              "pipelines: start a new run instead", e->dot_path, e->run_id);
+    }
+    json_decref(m);
+    return rc;
+}
+
+int run_save_checkpoint(struct lo_engine *e, const trav *t, const char *state, lo_error *err)
+{
+    char ts[64];
+    lo_rfc3339_now(ts, sizeof ts);
+    json_t *ctx = lo_context_snapshot(t->ctx);
+    json_t *logs = lo_context_logs(t->ctx);
+    json_t *cp = json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:O, s:O, s:O, s:i, s:o, s:o}",
+                           "run_id", e->run_id, "timestamp", ts, "state", state,
+                           "pid", (json_int_t)getpid(),
+                           "current_node", t->last, "next_node", t->current,
+                           "completed_nodes", t->completed, "node_outcomes", t->outcomes,
+                           "node_retries", t->retries, "restarts", t->restarts,
+                           "context", ctx ? ctx : json_object(), "logs",
+                           logs ? logs : json_array());
+    if (!cp)
+        return lo_error_set(err, LO_ENOMEM, "out of memory writing the checkpoint");
+    char *text = json_dumps(cp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(cp);
+    char *path = join(e->logs_root, "checkpoint.json");
+    int rc = text && path ? 0 : lo_error_set(err, LO_ENOMEM, "out of memory");
+    if (!rc) {
+        if (e->cfg.no_fsync) {
+            /* benchmarks measure the engine without the disk: still atomic */
+            char tmp[PATH_MAX];
+            snprintf(tmp, sizeof tmp, "%s.tmp", path);
+            FILE *f = fopen(tmp, "w");
+            if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+                rc = lo_error_set(err, LO_EIO, "cannot write %s", path);
+        } else {
+            rc = lo_file_write_atomic(path, text, strlen(text), err);
+        }
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
+static char *dup_json_str(const json_t *j)
+{
+    const char *s = json_string_value(j);
+    return s ? lo_strdup(s) : NULL;
+}
+
+int run_load_checkpoint(struct lo_engine *e, trav *t, char *state, size_t n, lo_error *err)
+{
+    char *path = join(e->logs_root, "checkpoint.json");
+    if (!path)
+        return lo_error_set(err, LO_ENOMEM, "out of memory");
+    json_error_t je;
+    json_t *cp = json_load_file(path, 0, &je);
+    if (!cp) {
+        int rc = access(path, F_OK) != 0
+                     ? lo_error_set(err, LO_ENOENT, "%s: no checkpoint: is %s a run directory?",
+                                    path, e->logs_root)
+                     : lo_error_set(err, LO_EPARSE, "%s:%d:%d: %s", path, je.line, je.column,
+                                    je.text);
+        free(path);
+        return rc;
+    }
+    int rc = 0;
+    json_t *completed = json_object_get(cp, "completed_nodes");
+    json_t *outcomes = json_object_get(cp, "node_outcomes");
+    json_t *retries = json_object_get(cp, "node_retries");
+    json_t *ctx = json_object_get(cp, "context");
+    const char *st = json_string_value(json_object_get(cp, "state"));
+    if (!json_is_array(completed) || !json_is_object(outcomes) || !json_is_object(retries) ||
+        !json_is_object(ctx) || !st) {
+        rc = lo_error_set(err, LO_EPARSE, "%s: not a lightsout checkpoint (a field is missing "
+                          "or of the wrong type)", path);
+        goto out;
+    }
+    snprintf(state, n, "%s", st);
+    json_decref(t->completed);
+    json_decref(t->outcomes);
+    json_decref(t->retries);
+    t->completed = json_deep_copy(completed);
+    t->outcomes = json_deep_copy(outcomes);
+    t->retries = json_deep_copy(retries);
+    free(t->current);
+    free(t->last);
+    t->current = dup_json_str(json_object_get(cp, "next_node"));
+    t->last = dup_json_str(json_object_get(cp, "current_node"));
+    t->restarts = (int)json_integer_value(json_object_get(cp, "restarts"));
+    if (lo_context_restore(t->ctx, ctx) ||
+        lo_context_restore_logs(t->ctx, json_object_get(cp, "logs")))
+        rc = lo_error_set(err, LO_ENOMEM, "out of memory restoring the context");
+    if (!rc && t->current && !lo_graph_node(e->g, t->current))
+        rc = lo_error_set(err, LO_EINVAL, "%s: next node '%s' is not in the pipeline", path,
+                          t->current);
+out:
+    json_decref(cp);
+    free(path);
+    return rc;
+}
+
+char *run_stage_dir(struct lo_engine *e, const trav *t, const char *node_id)
+{
+    char buf[PATH_MAX];
+    if (t->restarts)
+        snprintf(buf, sizeof buf, "%s/restart-%d/%s", e->logs_root, t->restarts, node_id);
+    else
+        snprintf(buf, sizeof buf, "%s/%s", e->logs_root, node_id);
+    return lo_strdup(buf);
+}
