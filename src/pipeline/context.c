@@ -1,0 +1,327 @@
+/*
+ * The run context (attractor-spec §5.1): a JSON object of values and an
+ * append-only log, behind a read-write lock so parallel branches and the
+ * event/server threads may read while a stage writes.
+ *
+ * Values never leave the lock shared: getters return deep copies and setters
+ * take ownership, so no caller can mutate what another thread is reading.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lightsout/engine.h"
+
+struct lo_context {
+    pthread_rwlock_t lock;
+    json_t *values; /* object */
+    json_t *logs;   /* array of strings */
+};
+
+/* The lock is mutable state even in a const context. The object itself was
+ * allocated non-const, so casting the qualifier away is well defined. */
+static void rdlock(const lo_context *c)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&c->lock);
+}
+
+static void wrlock(lo_context *c) { pthread_rwlock_wrlock(&c->lock); }
+
+static void unlock(const lo_context *c)
+{
+    pthread_rwlock_unlock((pthread_rwlock_t *)&c->lock);
+}
+
+/* ---- UTF-8: stage output may hold any bytes; JSON cannot ---- */
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not valid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned min, cp;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_len(p);
+        if (!n)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+/* A JSON string of s with invalid bytes replaced by U+FFFD; NULL only when
+ * memory ran out. */
+static json_t *lossy_string(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j || utf8_valid(s))
+        return j;
+    size_t len = strlen(s);
+    char *fixed = lo_malloc(len * 3 + 1);
+    if (!fixed)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    char *w = fixed;
+    while (*p) {
+        size_t n = utf8_len(p);
+        if (n) {
+            memcpy(w, p, n);
+            w += n;
+            p += n;
+        } else {
+            memcpy(w, "\xEF\xBF\xBD", 3);
+            w += 3;
+            p++;
+        }
+    }
+    *w = '\0';
+    j = json_string(fixed);
+    free(fixed);
+    return j;
+}
+
+/* ---- lifecycle ---- */
+
+static lo_context *context_with(json_t *values, json_t *logs)
+{
+    lo_context *c = NULL;
+    if (!values || !logs || !(c = lo_calloc(1, sizeof *c)) ||
+        pthread_rwlock_init(&c->lock, NULL) != 0) {
+        free(c);
+        json_decref(values);
+        json_decref(logs);
+        return NULL;
+    }
+    c->values = values;
+    c->logs = logs;
+    return c;
+}
+
+lo_context *lo_context_new(void) { return context_with(json_object(), json_array()); }
+
+void lo_context_free(lo_context *c)
+{
+    if (!c)
+        return;
+    pthread_rwlock_destroy(&c->lock);
+    json_decref(c->values);
+    json_decref(c->logs);
+    free(c);
+}
+
+lo_context *lo_context_clone(const lo_context *c)
+{
+    rdlock(c);
+    json_t *values = json_deep_copy(c->values);
+    json_t *logs = json_deep_copy(c->logs);
+    unlock(c);
+    return context_with(values, logs);
+}
+
+/* ---- values ---- */
+
+int lo_context_set(lo_context *c, const char *key, json_t *value)
+{
+    if (!key || !value) {
+        json_decref(value);
+        return LO_EINVAL;
+    }
+    wrlock(c);
+    int rc = json_object_set_new(c->values, key, value); /* steals, even on failure */
+    unlock(c);
+    if (rc != 0)
+        return utf8_valid(key) ? LO_ENOMEM : LO_EINVAL;
+    return 0;
+}
+
+int lo_context_set_str(lo_context *c, const char *key, const char *value)
+{
+    if (!key || !value)
+        return LO_EINVAL;
+    json_t *v = lossy_string(value);
+    if (!v)
+        return LO_ENOMEM;
+    return lo_context_set(c, key, v);
+}
+
+int lo_context_set_int(lo_context *c, const char *key, int64_t value)
+{
+    if (!key)
+        return LO_EINVAL;
+    json_t *v = json_integer((json_int_t)value);
+    if (!v)
+        return LO_ENOMEM;
+    return lo_context_set(c, key, v);
+}
+
+json_t *lo_context_get(const lo_context *c, const char *key)
+{
+    if (!key)
+        return NULL;
+    rdlock(c);
+    json_t *v = json_object_get(c->values, key);
+    json_t *copy = v ? json_deep_copy(v) : NULL;
+    unlock(c);
+    return copy;
+}
+
+/* The string form of v, as documented for lo_context_get_str. */
+static char *value_string(const json_t *v)
+{
+    char num[32];
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return lo_strndup(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return lo_strdup(num);
+    case JSON_TRUE:
+        return lo_strdup("true");
+    case JSON_FALSE:
+        return lo_strdup("false");
+    case JSON_NULL:
+        return lo_strdup("");
+    case JSON_REAL:
+    case JSON_ARRAY:
+    case JSON_OBJECT:
+    default: {
+        /* jansson's own printing, so reals read back exactly as stored */
+        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        if (!s)
+            return NULL;
+        char *copy = lo_strdup(s); /* callers free() what lo_ allocates */
+        free(s);
+        return copy;
+    }
+    }
+}
+
+char *lo_context_get_str(const lo_context *c, const char *key)
+{
+    if (!key)
+        return NULL;
+    rdlock(c);
+    json_t *v = json_object_get(c->values, key);
+    char *s = v ? value_string(v) : NULL;
+    unlock(c);
+    return s;
+}
+
+bool lo_context_has(const lo_context *c, const char *key)
+{
+    if (!key)
+        return false;
+    rdlock(c);
+    bool has = json_object_get(c->values, key) != NULL;
+    unlock(c);
+    return has;
+}
+
+int lo_context_apply(lo_context *c, const json_t *updates)
+{
+    if (!updates)
+        return 0;
+    if (!json_is_object(updates))
+        return LO_EINVAL;
+    /* copy outside the lock: the caller keeps its object, and writers hold
+     * the lock only for the merge */
+    json_t *copy = json_deep_copy(updates);
+    if (!copy)
+        return LO_ENOMEM;
+    wrlock(c);
+    int rc = json_object_update(c->values, copy);
+    unlock(c);
+    json_decref(copy);
+    return rc ? LO_ENOMEM : 0;
+}
+
+json_t *lo_context_snapshot(const lo_context *c)
+{
+    rdlock(c);
+    json_t *copy = json_deep_copy(c->values);
+    unlock(c);
+    return copy;
+}
+
+int lo_context_restore(lo_context *c, const json_t *obj)
+{
+    if (obj && !json_is_object(obj))
+        return LO_EINVAL;
+    json_t *copy = obj ? json_deep_copy(obj) : json_object();
+    if (!copy)
+        return LO_ENOMEM;
+    wrlock(c);
+    json_t *old = c->values;
+    c->values = copy;
+    unlock(c);
+    json_decref(old);
+    return 0;
+}
+
+/* ---- logs ---- */
+
+int lo_context_log(lo_context *c, const char *entry)
+{
+    if (!entry)
+        return LO_EINVAL;
+    json_t *s = lossy_string(entry);
+    if (!s)
+        return LO_ENOMEM;
+    wrlock(c);
+    int rc = json_array_append_new(c->logs, s);
+    unlock(c);
+    return rc ? LO_ENOMEM : 0;
+}
+
+json_t *lo_context_logs(const lo_context *c)
+{
+    rdlock(c);
+    json_t *copy = json_deep_copy(c->logs);
+    unlock(c);
+    return copy;
+}
+
+int lo_context_restore_logs(lo_context *c, const json_t *logs)
+{
+    if (logs && !json_is_array(logs))
+        return LO_EINVAL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(logs, i, v) {
+        if (!json_is_string(v))
+            return LO_EINVAL;
+    }
+    json_t *copy = logs ? json_deep_copy(logs) : json_array();
+    if (!copy)
+        return LO_ENOMEM;
+    wrlock(c);
+    json_t *old = c->logs;
+    c->logs = copy;
+    unlock(c);
+    json_decref(old);
+    return 0;
+}
