@@ -10,6 +10,8 @@ static int quoted(lo_buf *out, const char *s)
     for (; *s && !rc; s++) {
         if (*s == '"')
             rc = lo_buf_puts(out, "\\\"");
+        else if (*s == '\\' && s[1] && strchr("lnrNGETHL", s[1]))
+            rc = lo_buf_putc(out, '\\'); /* a Graphviz label escape: keep it */
         else if (*s == '\\')
             rc = lo_buf_puts(out, "\\\\");
         else if (*s == '\n')

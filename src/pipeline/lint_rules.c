@@ -122,12 +122,12 @@ static void check_structure(lint *l, uint32_t *start_out)
         if (to[i] == UINT32_MAX)
             diag(l, "edge_target_exists", LO_SEV_ERROR, e->to_off, NULL, e->from, e->to,
                  "edge %s -> %s ends at '%s', which is not a node", e->from, e->to, e->to);
-        if (from[i] != UINT32_MAX) {
+        /* only edges with both ends go into the adjacency arrays */
+        if (from[i] != UINT32_MAX && to[i] != UINT32_MAX) {
             l->out_deg[from[i]]++;
             first[from[i] + 1]++;
-        }
-        if (to[i] != UINT32_MAX)
             l->in_deg[to[i]]++;
+        }
     }
     for (uint32_t i = 0; i < nn; i++)
         first[i + 1] += first[i];
@@ -331,8 +331,8 @@ static void check_attrs(lint *l, key_cache *kc, const lo_attrs *attrs, int scope
             const char *where = (k->any->scopes & LO_SCOPE_EDGE) ? "an edge" :
                                 (k->any->scopes & LO_SCOPE_NODE) ? "a node" : "a graph";
             diag(l, "unknown_attribute", LO_SEV_WARNING, a->off, owner, from, to,
-                 "'%s' is %s attribute; on a %s it has no effect", a->key, where,
-                 scope_name(scope));
+                 "'%s' is %s attribute; on %s %s it has no effect", a->key, where,
+                 scope == 2 ? "an" : "a", scope_name(scope));
             continue;
         }
         const char *sug = suggest_key(a->key);

@@ -7,22 +7,6 @@
 
 /* ---- helpers ---- */
 
-/* A test that shows a known bug (see its BUG comment) is marked with
- * KNOWN_BUG(), which skip()s it. cmocka 1.1.5 prints a skipped test as
- * "not ok N # SKIP", which prove (make test) counts as a failure, so under
- * TAP output the test returns early with a TAP comment instead.
- * LO_TEST_KNOWN_BUGS=1 runs the test, to see the bug or to check a fix. */
-#define KNOWN_BUG(what)                                                     \
-    do {                                                                    \
-        if (!getenv("LO_TEST_KNOWN_BUGS")) {                                \
-            const char *out_ = getenv("CMOCKA_MESSAGE_OUTPUT");             \
-            if (out_ && strcmp(out_, "TAP") == 0) {                         \
-                print_message("# known bug, skipped: %s\n", what);          \
-                return;                                                     \
-            }                                                               \
-            skip();                                                         \
-        }                                                                   \
-    } while (0)
 
 
 static lo_graph *parse_ok(const char *src)
@@ -1021,12 +1005,11 @@ static void test_plain_dot(void **state)
 static void test_plain_dot_graphviz_escapes(void **state)
 {
     (void)state;
-    /* BUG: src/pipeline/graph_dot.c quoted() (line 14 at fe902f7) doubles
+    /* Was a bug: src/pipeline/graph_dot.c quoted() (line 14 at fe902f7) doubles
      * every backslash. The parser keeps Graphviz escapes such as \l and \N as
      * written (dot_parser.c unescape) precisely so that Graphviz sees them,
      * but label="one\ltwo\l" is written out as "one\\ltwo\\l", which `dot`
      * renders as a literal backslash-l instead of left-justified lines. */
-    KNOWN_BUG("render doubles Graphviz escapes");
     lo_graph *g = parse_ok("digraph P { a [label=\"one\\ltwo\\l\"] }");
     lo_buf out;
     lo_buf_init(&out, 0);

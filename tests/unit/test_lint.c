@@ -9,22 +9,6 @@
 
 /* ---- helpers ---- */
 
-/* A test that shows a known bug (see its BUG comment) is marked with
- * KNOWN_BUG(), which skip()s it. cmocka 1.1.5 prints a skipped test as
- * "not ok N # SKIP", which prove (make test) counts as a failure, so under
- * TAP output the test returns early with a TAP comment instead.
- * LO_TEST_KNOWN_BUGS=1 runs the test, to see the bug or to check a fix. */
-#define KNOWN_BUG(what)                                                     \
-    do {                                                                    \
-        if (!getenv("LO_TEST_KNOWN_BUGS")) {                                \
-            const char *out_ = getenv("CMOCKA_MESSAGE_OUTPUT");             \
-            if (out_ && strcmp(out_, "TAP") == 0) {                         \
-                print_message("# known bug, skipped: %s\n", what);          \
-                return;                                                     \
-            }                                                               \
-            skip();                                                         \
-        }                                                                   \
-    } while (0)
 
 
 static lo_graph *parse_ok(const char *src)
@@ -287,7 +271,7 @@ static void test_edge_target_exists(void **state)
 static void test_edge_target_missing_to(void **state)
 {
     (void)state;
-    /* BUG: src/pipeline/lint_rules.c check_structure() counts an edge
+    /* Was a bug: src/pipeline/lint_rules.c check_structure() counts an edge
      * whose `to` is not a node in out_deg[] and first[] (lines 125-128 at
      * fe902f7) but never stores it in adj[] (lines 135-136 skip it). The
      * BFS (lines 166-167) then reads an unwritten slot of the lo_malloc'ed
@@ -300,7 +284,6 @@ static void test_edge_target_missing_to(void **state)
      * edge_target_exists error "ends at 'ghost'" and nothing else. Actual
      * (gcc -O2): also "node 'exit' cannot be reached from the start node
      * 'start'" (reachability), or a crash. */
-    KNOWN_BUG("adjacency of an edge to a missing node");
     lo_graph *g = parse_ok("digraph T {\n"
                            "  start [shape=Mdiamond]\n"
                            "  work [prompt=\"do it\"]\n"
@@ -381,12 +364,11 @@ static void test_condition_syntax(void **state)
 static void test_condition_syntax_escaped_column(void **state)
 {
     (void)state;
-    /* BUG: src/pipeline/lint_rules.c inner_off() (line 398 at fe902f7) maps a
+    /* Was a bug: src/pipeline/lint_rules.c inner_off() (line 398 at fe902f7) maps a
      * column of the *unescaped* condition text straight onto source bytes,
      * so every \" (or \\) before the error moves the caret one column left.
      * Input line 6: `  work -> exit [condition="context.x=\"a\" && && y"]`;
      * the second '&&' is at 6:47; the diagnostic says 6:45. */
-    KNOWN_BUG("condition caret ignores escapes");
     lo_graph *g;
     lo_diags *d = lint_src(HEAD
                            "  work [prompt=\"x\"]\n"
@@ -448,7 +430,7 @@ static void test_stylesheet_syntax(void **state)
 static void test_stylesheet_syntax_escaped_column(void **state)
 {
     (void)state;
-    /* BUG: src/pipeline/lint_rules.c check_stylesheet() (lines 459-470 at
+    /* Was a bug: src/pipeline/lint_rules.c check_stylesheet() (lines 459-470 at
      * fe902f7) maps the stylesheet's line:col onto the source by counting
      * raw newlines and adding col to a byte offset, ignoring escapes in the
      * DOT string. Input line 2:
@@ -456,7 +438,6 @@ static void test_stylesheet_syntax_escaped_column(void **state)
      * 'bogus' is at source 2:43; the diagnostic says 2:41 (one column per
      * \"). A stylesheet written on one line with \n escapes is reported on
      * the wrong line as well. */
-    KNOWN_BUG("stylesheet caret ignores escapes");
     lo_graph *g;
     lo_diags *d = lint_src("digraph T {\n"
                            "  model_stylesheet=\"* { llm_model: \\\"m\\\"; bogus: x; }\"\n"
@@ -635,12 +616,11 @@ static void test_unknown_attribute(void **state)
 static void test_wrong_scope_message_grammar(void **state)
 {
     (void)state;
-    /* BUG: src/pipeline/lint_rules.c check_attrs() (line 334 at fe902f7)
+    /* Was a bug: src/pipeline/lint_rules.c check_attrs() (line 334 at fe902f7)
      * formats "on a %s" with scope_name(), which gives "on a edge" for a node
      * attribute used on an edge. Input: `start -> exit [prompt="p"]`.
      * Expected "...is a node attribute; on an edge it has no effect";
      * actual "...; on a edge it has no effect". */
-    KNOWN_BUG("\"on a edge\"");
     lo_graph *g;
     lo_diags *d = lint_src(HEAD "  start -> exit [prompt=\"p\"]\n}\n", &g);
     expect(d, "unknown_attribute", "'prompt' is a node attribute; on an edge it has no effect",
@@ -745,12 +725,11 @@ static void test_condition_outcome_value(void **state)
 static void test_condition_outcome_value_ne_message(void **state)
 {
     (void)state;
-    /* BUG: src/pipeline/lint_rules.c check_conditions() (line 431 at
+    /* Was a bug: src/pipeline/lint_rules.c check_conditions() (line 431 at
      * fe902f7) says "can never match" for every clause that compares outcome with a
      * non-status, but `outcome!=sucess` is always true, not never.
      * Input: `work -> exit [condition="outcome!=sucess"]`. The warning is
      * right; its message is the opposite of what happens. */
-    KNOWN_BUG("\"can never match\" for !=");
     lo_graph *g;
     lo_diags *d = lint_src(HEAD
                            "  work [prompt=\"x\"]\n"
