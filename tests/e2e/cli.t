@@ -42,6 +42,7 @@ finish() { printf '1..%d\n%s' "$n" "$out"; }
 # check values while parsing still accept it
 dummy_for() {
     case $1 in
+    *=*) echo key=value ;;
     *N | *NUM* | *COUNT* | *INT* | *PORT* | *USD* | *TOKENS*) echo 1 ;;
     *DUR* | *TIME* | *SECS*) echo 1s ;;
     *URL*) echo http://127.0.0.1:1/ ;;
@@ -109,7 +110,7 @@ for c in $commands; do
         nflags=$((nflags + 1))
         short=$(printf '%s\n' "$line" | sed -n 's/^ *-\([A-Za-z0-9]\), --.*/\1/p')
         # an argument placeholder is an upper-case word right after the name
-        arg=$(printf '%s\n' "$line" | sed -n "s/^.*--$long \([A-Z][A-Z_|]*\) .*/\1/p")
+        arg=$(printf '%s\n' "$line" | sed -n "s/^.*--$long \([A-Z][A-Z_|=]*\) .*/\1/p")
         dummy=()
         [ -n "$arg" ] && dummy=("$(dummy_for "$arg")")
         run "$c" "--$long" "${dummy[@]}" --help
