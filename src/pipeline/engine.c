@@ -646,10 +646,18 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
     t.checkpoints = true;
     int rc = 0;
     char state[32] = "running";
+    bool fresh = !resume;
     if (resume) {
         rc = run_check_manifest(e, err);
         if (!rc)
             rc = run_load_checkpoint(e, &t, state, sizeof state, err);
+        if (rc == LO_ENOENT) {
+            /* killed after the manifest but before the first checkpoint:
+             * nothing ran yet, so start from the beginning under the same id */
+            rc = 0;
+            fresh = true;
+            lo_error_clear(err);
+        }
     }
     if (!rc)
         rc = run_open(e, resume, err);
@@ -663,7 +671,7 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
         finish(e, &t, res, ok ? LO_SUCCESS : LO_FAIL, ok ? NULL : "the run had already failed");
         goto out;
     }
-    if (!resume) {
+    if (fresh) {
         mirror_graph(e, ctx);
         if (e->cfg.initial_context)
             lo_context_apply(ctx, e->cfg.initial_context);
@@ -678,7 +686,7 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
                 json_pack("{s:s, s:s, s:s, s:s?, s:s}", "name", e->g->name,
                           "goal", lo_graph_str(e->g, "goal"), "logs", e->logs_root,
                           "at", t.current, "backend", e->cfg.backend->name));
-    if (!resume && (rc = checkpoint(e, &t, "running", err)))
+    if (fresh && (rc = checkpoint(e, &t, "running", err)))
         goto out;
     lo_outcome last;
     rc = traverse(e, &t, NULL, &last, res, err);
