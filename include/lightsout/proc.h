@@ -1,9 +1,13 @@
 /*
- * Running other programs: a whole-output run with optional stdin, and a
- * lookup on PATH.
+ * Running other programs: a whole-output run with optional stdin, a lookup
+ * on PATH, and lo_proc_exec, the bounded runner that stages, tools and
+ * validation gates use (process group, timeouts, cancellation, stall
+ * watchdog, output to files, rusage).
  */
 #ifndef LIGHTSOUT_PROC_H
 #define LIGHTSOUT_PROC_H
+
+#include <stdatomic.h>
 
 #include "lightsout/base.h"
 
@@ -17,5 +21,72 @@ bool lo_which(const char *prog, char *out, size_t out_len);
  * the exit code, or 128+signal. Returns 0, or LO_EEXEC when it cannot start. */
 int lo_proc_run(char *const argv[], const char *in, size_t in_len, lo_buf *out,
                 lo_buf *err_out, int *status, lo_error *err);
+
+/* ---- the bounded runner ----
+ *
+ * lo_proc_exec runs argv in its own process group with stdin from /dev/null
+ * and only fds 0-2 open; its stdout and stderr go through pipes that the
+ * calling thread drains (into files, a tail buffer and the counters below)
+ * until the command ends. The command is stopped -- SIGTERM to the whole
+ * group, then SIGKILL after kill_grace_ms -- when the timeout passes, when
+ * *cancel becomes true, when it writes nothing for idle_timeout_ms, or when
+ * its output passes max_output_bytes.
+ *
+ * A command's background children do not outlive it: once the main process
+ * has exited, the runner sends SIGKILL to its process group, so anything it
+ * left running in that group dies with it (a child that moved itself to
+ * another group or session with setsid/setpgid escapes this). When the caller
+ * is a child subreaper (prctl PR_SET_CHILD_SUBREAPER) the orphans of the group
+ * that were handed to it are reaped here too.
+ *
+ * Every field defaults to "off" at zero, so callers initialise the options
+ * with designated initialisers and new fields can be added. */
+typedef struct lo_proc_opts {
+    char *const *argv;          /* argv[0] looked up on PATH (that of env when
+                                 * env sets PATH); relative paths against cwd */
+    const char *cwd;            /* NULL = inherit */
+    char *const *env;           /* NULL = inherit environ */
+    const char *stdout_path;    /* capture stdout to this file (created or
+                                 * truncated, mode 0644); NULL = discard */
+    const char *stderr_path;    /* capture stderr; NULL = discard; the same
+                                 * path as stdout_path merges both streams into
+                                 * one pipe, in the order they were written */
+    size_t tail_bytes;          /* keep the last N bytes of stdout+stderr in
+                                 * memory (0 = none) */
+    int64_t timeout_ms;         /* 0 = none */
+    int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL delay; 2000 when 0 */
+    const atomic_bool *cancel;  /* stop when it becomes true (polled every
+                                 * 25 ms); NULL = none */
+    int64_t idle_timeout_ms;    /* stall watchdog: no output this long stops
+                                 * it (0 = off) */
+    int64_t max_output_bytes;   /* stdout+stderr over this stops it (0 = off);
+                                 * the files keep the first max_output_bytes */
+    /* Called from the calling thread when output arrives, at most once per
+     * 100 ms (a last call follows the last output); may be NULL. */
+    void (*on_output)(void *ud);
+    void *ud;
+} lo_proc_opts;
+
+typedef struct lo_proc_result {
+    int exit_code;          /* exit status, or -1 when killed by a signal */
+    int term_signal;        /* that signal, or 0 */
+    bool timed_out, cancelled, stalled, output_limited; /* why it was stopped */
+    bool killed;            /* SIGKILL was needed (the grace ran out) */
+    int64_t wall_ms;        /* start to reap, monotonic clock */
+    int64_t user_ms, sys_ms; /* CPU time, from wait4's rusage (includes the
+                              * children the command waited for) */
+    int64_t max_rss_kb;     /* peak resident set of the largest process */
+    int64_t output_bytes;   /* stdout + stderr bytes the command wrote */
+    lo_buf tail;            /* last tail_bytes of output; lo_buf_release */
+} lo_proc_result;
+
+/* Run o->argv to completion under the rules above and fill *r (always
+ * initialised, so lo_buf_release(&r->tail) is safe after any return).
+ * Returns 0 when the command ran, whatever its exit status; LO_EEXEC when it
+ * could not start ("NAME: command not found", or the exec error); LO_ENOENT
+ * when cwd cannot be entered; LO_EIO when an output file cannot be opened,
+ * or cannot be written (then the command still ran and *r is complete);
+ * LO_EINVAL for bad options. */
+int lo_proc_exec(const lo_proc_opts *o, lo_proc_result *r, lo_error *err);
 
 #endif
