@@ -23,6 +23,8 @@ lo_engine *lo_engine_new(const lo_graph *g, const lo_engine_config *cfg, lo_erro
     e->cfg = *cfg;
     e->run.e = e;
     pthread_mutex_init(&e->ev_lock, NULL);
+    pthread_mutex_init(&e->wd_lock, NULL);
+    pthread_cond_init(&e->wd_cond, NULL);
     /* run id: time plus randomness, readable in a directory listing */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -76,6 +78,8 @@ void lo_engine_free(lo_engine *e)
     free(e->dot_path);
     run_close(e);
     pthread_mutex_destroy(&e->ev_lock);
+    pthread_mutex_destroy(&e->wd_lock);
+    pthread_cond_destroy(&e->wd_cond);
     free(e);
 }
 
@@ -210,9 +214,17 @@ static void sleep_ms(lo_engine *e, int64_t ms)
 static void *watchdog_main(void *arg)
 {
     lo_engine *e = arg;
+    pthread_mutex_lock(&e->wd_lock);
     while (!atomic_load(&e->quit_watchdog)) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
+        /* a condition variable, not a sleep, so the run's end is not delayed */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&e->wd_cond, &e->wd_lock, &ts);
         int64_t limit = atomic_load(&e->stall_ms);
         if (!limit || !atomic_load(&e->stage_running))
             continue;
@@ -221,6 +233,7 @@ static void *watchdog_main(void *arg)
             atomic_store(&e->stop, true);
         }
     }
+    pthread_mutex_unlock(&e->wd_lock);
     return NULL;
 }
 
@@ -693,7 +706,10 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
     lo_outcome_release(&last);
 out:
     if (e->watchdog_started) {
+        pthread_mutex_lock(&e->wd_lock);
         atomic_store(&e->quit_watchdog, true);
+        pthread_cond_signal(&e->wd_cond);
+        pthread_mutex_unlock(&e->wd_lock);
         pthread_join(e->watchdog, NULL);
         e->watchdog_started = false;
         atomic_store(&e->quit_watchdog, false);

@@ -46,6 +46,8 @@ struct lo_engine {
     atomic_bool stage_running;
     atomic_bool quit_watchdog;
     pthread_t watchdog;
+    pthread_mutex_t wd_lock;
+    pthread_cond_t wd_cond;
     bool watchdog_started;
     /* events */
     pthread_mutex_t ev_lock;

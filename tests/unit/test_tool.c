@@ -11,7 +11,7 @@
 #include "testutil.h"
 
 #include "lightsout/engine.h"
-#include "pipeline/handlers/handlers.h"
+#include "pipeline/handlers/builtin.h"
 
 static char tmpdir[256];
 static int run_no;

@@ -10,6 +10,7 @@ int lo_register_builtin_handlers(struct lo_engine *e)
         {"conditional", lo_handler_conditional},
         {"codergen", lo_handler_codergen},
         {"wait.human", lo_handler_wait_human},
+        {"tool", lo_handler_tool},
     };
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (lo_engine_register(e, builtins[i].type, builtins[i].fn, NULL))

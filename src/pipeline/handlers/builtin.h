@@ -9,6 +9,10 @@ int lo_handler_exit(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 int lo_handler_conditional(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 int lo_handler_codergen(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 int lo_handler_wait_human(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+/* tool (§4.10): runs the node's tool_command with /bin/sh -c in the run's
+ * workdir, bounded by the node's timeout and stall_timeout and the run's
+ * cancel flag; SUCCESS on exit status 0. */
+int lo_handler_tool(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 
 /* Write text to {stage_dir}/name atomically. */
 int lo_stage_write(const lo_stage *st, const char *name, const char *text, lo_error *err);

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "lightsout/proc.h"
-#include "pipeline/handlers/handlers.h"
+#include "pipeline/handlers/builtin.h"
 
 extern char **environ;
 
