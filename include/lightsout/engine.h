@@ -154,6 +154,12 @@ typedef struct lo_stage {
     const char *workdir;    /* where commands run */
     int attempt;            /* 1-based */
     int64_t deadline_ms;    /* monotonic ms when the node's timeout expires; 0 none */
+    /* context fidelity (§5.4) resolved for this stage: the mode, the thread
+     * key sessions are reused under (for "full"), and the carry-over text
+     * for the other modes ("" for full) */
+    const char *fidelity;
+    const char *thread_id;
+    const char *preamble;
 } lo_stage;
 
 /* Execute a node: fill *out (initialised to SUCCESS). A negative return is
@@ -203,6 +209,38 @@ lo_backend *lo_run_backend(lo_run *r);
  * the parallel handler for each branch. The outcome is the last node's. */
 int lo_run_subgraph(lo_run *r, const char *from, const char *stop_at, lo_context *ctx,
                     lo_outcome *out, lo_error *err);
+
+/* ---- artifacts (§5.5) ---- */
+
+typedef struct lo_artifacts lo_artifacts;
+
+/* Values over threshold bytes (0 = 100 KB) are kept in
+ * {base_dir}/artifacts/{id}.json when base_dir is set; the rest in memory.
+ * Thread-safe. */
+lo_artifacts *lo_artifacts_new(const char *base_dir, size_t threshold);
+void lo_artifacts_free(lo_artifacts *a);
+/* Store data (borrowed) under id, replacing any earlier value. */
+int lo_artifacts_store(lo_artifacts *a, const char *id, const char *name, const json_t *data,
+                       lo_error *err);
+json_t *lo_artifacts_retrieve(lo_artifacts *a, const char *id, lo_error *err); /* new ref */
+bool lo_artifacts_has(lo_artifacts *a, const char *id);
+int lo_artifacts_remove(lo_artifacts *a, const char *id);
+void lo_artifacts_clear(lo_artifacts *a);
+/* [{id, name, size_bytes, stored_at, is_file_backed}] (new reference). */
+json_t *lo_artifacts_list(lo_artifacts *a);
+lo_artifacts *lo_run_artifacts(lo_run *r);
+
+/* ---- tool call hooks (§9.7) ---- */
+
+/* Run the node's (else the graph's) tool_hooks.pre or tool_hooks.post
+ * command around an agent tool call. The hook runs under /bin/sh with
+ * LIGHTSOUT_HOOK (pre|post), LIGHTSOUT_TOOL_NAME, LIGHTSOUT_STAGE and
+ * LIGHTSOUT_HOOK_INPUT (a file holding `call` as JSON, also its stdin), for
+ * at most 30 s. For "pre", *proceed becomes false when the hook exits
+ * non-zero (the call is skipped); for "post" a failure is only recorded.
+ * Each run is a tool_hook event. No hook configured: *proceed = true. */
+int lo_run_tool_hook(lo_run *r, const lo_stage *st, const char *phase, const char *tool_name,
+                     const json_t *call, bool *proceed, lo_error *err);
 
 /* ---- the engine ---- */
 

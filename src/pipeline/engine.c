@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pipeline/engine_internal.h"
+#include "pipeline/fidelity.h"
 
 /* ---- construction and registry ---- */
 
@@ -39,7 +40,8 @@ lo_engine *lo_engine_new(const lo_graph *g, const lo_engine_config *cfg, lo_erro
     e->logs_root = lo_strdup(cfg->logs_root ? cfg->logs_root : deflogs);
     e->workdir = lo_strdup(cfg->workdir ? cfg->workdir : ".");
     e->dot_path = cfg->dot_path ? lo_strdup(cfg->dot_path) : NULL;
-    if (!e->logs_root || !e->workdir || (cfg->dot_path && !e->dot_path) ||
+    e->artifacts = e->logs_root ? lo_artifacts_new(e->logs_root, 0) : NULL;
+    if (!e->logs_root || !e->workdir || (cfg->dot_path && !e->dot_path) || !e->artifacts ||
         lo_graph_index_edges(e->g) || lo_register_builtin_handlers(e)) {
         lo_engine_free(e);
         lo_error_set(err, LO_ENOMEM, "out of memory");
@@ -71,6 +73,7 @@ void lo_engine_free(lo_engine *e)
     for (size_t i = 0; i < e->n_handlers; i++)
         free(e->handlers[i].type);
     free(e->handlers);
+    lo_artifacts_free(e->artifacts);
     lo_backend_free(e->own_backend);
     lo_interviewer_free(e->own_interviewer);
     free(e->logs_root);
@@ -118,6 +121,7 @@ lo_handler_fn lo_run_handler(lo_run *r, const char *type, void **ud)
 }
 
 lo_interviewer *lo_run_interviewer(lo_run *r) { return r->e->cfg.interviewer; }
+lo_artifacts *lo_run_artifacts(lo_run *r) { return r->e->artifacts; }
 lo_backend *lo_run_backend(lo_run *r) { return r->e->cfg.backend; }
 
 void lo_engine_cancel(lo_engine *e)
@@ -274,8 +278,21 @@ static void attempt_once(lo_engine *e, trav *t, const lo_node *n, int attempt,
     lo_stage st = {
         .run = &e->run, .graph = e->g, .node = n, .context = t->ctx,
         .logs_root = e->logs_root, .stage_dir = dir, .workdir = e->workdir,
-        .attempt = attempt,
+        .attempt = attempt, .fidelity = "compact", .thread_id = n->id, .preamble = "",
     };
+    /* fidelity matters to stages that talk to a model; the carry-over text
+     * costs a context snapshot, so other stages skip it */
+    char *preamble = NULL;
+    if (!strcmp(h->type, "codergen") || !strcmp(h->type, "parallel.fan_in")) {
+        st.fidelity = lo_fidelity_resolve(e->g, n, t->incoming);
+        if (t->resumed && !strcmp(st.fidelity, "full"))
+            st.fidelity = "summary:high"; /* §5.3: sessions do not survive a restart */
+        st.thread_id = lo_thread_resolve(n, t->incoming, t->last);
+        preamble = lo_preamble_build(e->g, e->run_id, st.fidelity, t->completed, t->outcomes,
+                                     t->ctx);
+        st.preamble = preamble ? preamble : "";
+    }
+    t->resumed = false;
     int64_t timeout = lo_node_duration_ms(n, "timeout", 0);
     if (timeout > 0)
         st.deadline_ms = lo_now_ms() + timeout;
@@ -306,6 +323,7 @@ static void attempt_once(lo_engine *e, trav *t, const lo_node *n, int attempt,
     lo_error werr;
     if (lo_outcome_write(o, dir, &werr) && !atomic_load(&e->cancel))
         lo_context_log(t->ctx, werr.msg);
+    free(preamble);
     free(dir);
 }
 
@@ -418,6 +436,16 @@ static const char *retry_target(lo_engine *e, const lo_node *n, bool graph_too)
     return t;
 }
 
+/* Where a parallel node's branches joined: the "parallel.join" its
+ * handler put in the outcome (parallel.c), or NULL for any other node. */
+static const char *parallel_join(lo_engine *e, const lo_node *n, const lo_outcome *o)
+{
+    const handler_entry *h = resolve(e, n);
+    if (!h || strcmp(h->type, "parallel") != 0 || !o->context_updates)
+        return NULL;
+    return json_string_value(json_object_get(o->context_updates, "parallel.join"));
+}
+
 static const char *step_name(int step)
 {
     static const char *const names[] = {"none", "condition", "preferred_label",
@@ -503,6 +531,7 @@ static int traverse(lo_engine *e, trav *t, const char *stop_at, lo_outcome *last
                 if (target) {
                     if ((rc = set_current(t, target)))
                         return lo_error_set(err, rc, "out of memory");
+                    t->incoming = NULL;
                     continue;
                 }
                 char why[300];
@@ -547,9 +576,20 @@ static int traverse(lo_engine *e, trav *t, const char *stop_at, lo_outcome *last
             return lo_error_set(err, rc, "out of memory");
 
         json_t *trace = json_array();
-        lo_selection sel = lo_select_edge(e->g, n, last, t->ctx, trace);
-        const char *next = sel.edge ? sel.edge->to : NULL;
-        const char *route = sel.edge ? step_name(sel.step) : NULL;
+        lo_selection sel = {NULL, 0};
+        const char *next, *route;
+        const char *join = parallel_join(e, n, last);
+        if (join) {
+            /* the parallel node's edges are its branches, which it has run:
+             * continue at their join (a failed parallel takes its retry
+             * target below, or ends the run; "" = the branches never meet) */
+            next = *join && last->status != LO_FAIL ? join : NULL;
+            route = next ? "parallel_join" : NULL;
+        } else {
+            sel = lo_select_edge(e->g, n, last, t->ctx, trace);
+            next = sel.edge ? sel.edge->to : NULL;
+            route = sel.edge ? step_name(sel.step) : NULL;
+        }
         if (!next && last->status == LO_FAIL) {
             next = retry_target(e, n, false);
             route = next ? "retry_target" : NULL;
@@ -597,6 +637,7 @@ static int traverse(lo_engine *e, trav *t, const char *stop_at, lo_outcome *last
         }
         if ((rc = set_current(t, next)))
             return lo_error_set(err, rc, "out of memory");
+        t->incoming = sel.edge;
         if ((rc = checkpoint(e, t, "running", err)))
             return rc;
     }
@@ -664,6 +705,7 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
         rc = run_check_manifest(e, err);
         if (!rc)
             rc = run_load_checkpoint(e, &t, state, sizeof state, err);
+        t.resumed = rc == 0;
         if (rc == LO_ENOENT) {
             /* killed after the manifest but before the first checkpoint:
              * nothing ran yet, so start from the beginning under the same id */

@@ -27,6 +27,8 @@ typedef struct trav {
     char *last;         /* last node completed */
     int restarts;       /* loop_restart count: stage dirs go under restart-N */
     bool checkpoints;   /* false for parallel branches */
+    const lo_edge *incoming; /* the edge that led to current, for fidelity */
+    bool resumed;       /* the next stage is the first after a resume */
 } trav;
 
 struct lo_engine {
@@ -38,6 +40,7 @@ struct lo_engine {
     lo_backend *own_backend;
     lo_interviewer *own_interviewer;
     lo_run run;
+    lo_artifacts *artifacts;
     char run_id[64];
     /* stopping: cancel is sticky (signal); stop is per stage (cancel or stall) */
     atomic_bool cancel, stop, stalled;

@@ -50,9 +50,22 @@ int lo_handler_codergen(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     const char *raw = lo_node_str(n, "prompt");
     if (!*raw)
         raw = lo_node_label(n);
-    char *prompt = expand(raw, lo_graph_str(st->graph, "goal"));
-    if (!prompt)
+    char *body = expand(raw, lo_graph_str(st->graph, "goal"));
+    if (!body)
         return lo_error_set(err, LO_ENOMEM, "out of memory");
+    /* a fresh session gets the carry-over of its fidelity mode first */
+    char *prompt = body;
+    if (st->preamble && *st->preamble) {
+        lo_buf b;
+        lo_buf_init(&b, 0);
+        if (lo_buf_printf(&b, "%s\n---\n\n%s", st->preamble, body)) {
+            lo_buf_release(&b);
+            free(body);
+            return lo_error_set(err, LO_ENOMEM, "out of memory");
+        }
+        prompt = lo_buf_steal(&b);
+        free(body);
+    }
     int rc = lo_stage_write(st, "prompt.md", prompt, err);
     lo_backend *b = lo_run_backend(st->run);
     lo_buf response;
