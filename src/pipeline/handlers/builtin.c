@@ -10,6 +10,8 @@ int lo_register_builtin_handlers(struct lo_engine *e)
         {"conditional", lo_handler_conditional},
         {"codergen", lo_handler_codergen},
         {"wait.human", lo_handler_wait_human},
+        {"parallel", lo_handler_parallel},
+        {"parallel.fan_in", lo_handler_fan_in},
         {"tool", lo_handler_tool},
     };
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)

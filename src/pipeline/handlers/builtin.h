@@ -9,6 +9,11 @@ int lo_handler_exit(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 int lo_handler_conditional(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 int lo_handler_codergen(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 int lo_handler_wait_human(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+/* parallel (§4.8, parallel.c): runs every outgoing edge as a branch in its
+ * own thread up to the join; sets "parallel.results" and "parallel.join". */
+int lo_handler_parallel(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+/* parallel.fan_in (§4.9, fan_in.c): picks the best of "parallel.results". */
+int lo_handler_fan_in(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 /* tool (§4.10): runs the node's tool_command with /bin/sh -c in the run's
  * workdir, bounded by the node's timeout and stall_timeout and the run's
  * cancel flag; SUCCESS on exit status 0. */
