@@ -13,6 +13,7 @@ int lo_register_builtin_handlers(struct lo_engine *e)
         {"parallel", lo_handler_parallel},
         {"parallel.fan_in", lo_handler_fan_in},
         {"tool", lo_handler_tool},
+        {"stack.manager_loop", lo_handler_manager_loop},
     };
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (lo_engine_register(e, builtins[i].type, builtins[i].fn, NULL))

@@ -18,6 +18,11 @@ int lo_handler_fan_in(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
  * workdir, bounded by the node's timeout and stall_timeout and the run's
  * cancel flag; SUCCESS on exit status 0. */
 int lo_handler_tool(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+/* stack.manager_loop (§4.11, manager_loop.c): starts the graph's
+ * stack.child_dotfile as a child lightsout process (or observes a child run
+ * directory), mirrors its checkpoint into stack.child.* and ends when the
+ * child ends, the stop condition holds, or the cycles run out. */
+int lo_handler_manager_loop(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
 
 /* Write text to {stage_dir}/name atomically. */
 int lo_stage_write(const lo_stage *st, const char *name, const char *text, lo_error *err);
