@@ -50,6 +50,7 @@ static const lo_attr_spec specs[] = {
     {"manager.stop_condition", N, LO_T_STRING, "", "manager loop: stop condition"},
     {"manager.actions", N, LO_T_STRING, "observe,wait", "manager loop: actions"},
     {"stack.child_autostart", N, LO_T_BOOL, "true", "manager loop: start the child"},
+    {"manager.steer_message", N, LO_T_STRING, NULL, "manager loop: text written to steer.md"},
     /* edges (§2.7) */
     {"condition", E, LO_T_STRING, "", "guard expression (§10)"},
     {"weight", E, LO_T_INT, "0", "priority among eligible edges"},
@@ -60,6 +61,10 @@ static const lo_attr_spec specs[] = {
     {"budget_tokens", G | N, LO_T_INT, NULL, "spend limit in tokens"},
     {"stall_timeout", G | N, LO_T_DURATION, NULL, "stop a stage silent this long"},
     {"retry_policy", G | N, LO_T_STRING, NULL, "none, standard, aggressive, linear, patient"},
+    {"retry_initial_delay", N, LO_T_DURATION, "200ms", "delay before the first retry"},
+    {"retry_backoff_factor", N, LO_T_FLOAT, "2.0", "delay multiplier per retry"},
+    {"retry_max_delay", N, LO_T_DURATION, "60s", "cap on the delay between retries"},
+    {"retry_jitter", N, LO_T_BOOL, "true", "randomise delays by x0.5-1.5"},
     {"command", N, LO_T_STRING, "", "gate: command to run"},
     {"max_wall", N, LO_T_DURATION, NULL, "gate: wall-time budget"},
     {"max_cpu", N, LO_T_DURATION, NULL, "gate: CPU-time budget"},

@@ -746,6 +746,15 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
     lo_outcome last;
     rc = traverse(e, &t, NULL, &last, res, err);
     lo_outcome_release(&last);
+    if (rc) {
+        /* an engine error (a full disk, say) still ends the event log with a
+         * terminal event, so readers never wait for one that will not come */
+        res->status = LO_FAIL;
+        snprintf(res->failure_reason, sizeof res->failure_reason, "%s", err ? err->msg : "");
+        lo_run_emit(&e->run, "pipeline_failed",
+                    json_pack("{s:s, s:b}", "error", err ? err->msg : lo_err_name(rc),
+                              "engine_error", 1));
+    }
 out:
     if (e->watchdog_started) {
         pthread_mutex_lock(&e->wd_lock);
