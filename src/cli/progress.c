@@ -72,7 +72,7 @@ static double now_s(void)
  * so the elapsed time moves. */
 static void draw(progress *p)
 {
-    if (!p->tty)
+    if (!p->tty || p->asking)
         return;
     char line[256];
     double el = p->stage[0] ? now_s() - p->stage_t0 : 0;
@@ -148,6 +148,10 @@ void progress_event(const json_t *ev, void *ud)
         p->stage[0] = '\0';
     } else if (!strcmp(type, "stage_retrying")) {
         p->retries++;
+    } else if (!strcmp(type, "interview_started")) {
+        p->asking = true;
+    } else if (!strcmp(type, "interview_completed") || !strcmp(type, "interview_timeout")) {
+        p->asking = false;
     } else if (!strcmp(type, "stage_failed") &&
                !json_is_true(json_object_get(ev, "will_retry"))) {
         p->stage[0] = '\0';

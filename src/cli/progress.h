@@ -9,6 +9,7 @@
 typedef struct progress {
     FILE *out;
     bool json, tty, quit, ticking;
+    bool asking; /* a human gate owns the terminal: no live line */
     pthread_t thread;
     pthread_mutex_t lock;
     char stage[128];
