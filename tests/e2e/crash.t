@@ -170,6 +170,8 @@ ok $? "the reference checkpoint says completed, and a second run ends the same" 
 
 # ---- KILLS kill points from 2 ms to 90% of the reference duration ----
 restarted=0
+killed_running=0
+status_bad=""
 for i in $(seq 1 "$KILLS"); do
     delay=$((2 + (duration * 9 / 10 - 2) * (i - 1) / (KILLS > 1 ? KILLS - 1 : 1)))
     dir="$tmp/run$i"
@@ -198,6 +200,15 @@ for i in $(seq 1 "$KILLS"); do
             v=$(essence "$dir/$f" --check)
             [ "$v" = ok ] || problems+=" $f after the kill: $v;"
         done
+        # a killed run's status says its process is gone
+        if [ "$killrc" -eq 137 ] && grep -q '"state": "running"' "$dir/checkpoint.json" 2>/dev/null; then
+            killed_running=$((killed_running + 1))
+            "$LIGHTSOUT" status --json "$dir" >"$tmp/status$i.json" 2>&1
+            st=$(node -e 'try { const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+                              console.log(j.state + (j.process_gone ? " gone" : "")) }
+                          catch (e) { console.log("invalid") }' "$tmp/status$i.json")
+            [ "$st" = "stopped gone" ] || status_bad+=" kill $i: status says '$st';"
+        fi
         if [ "$killrc" -eq 137 ]; then
             how="killed at ${at} ms after ${last:-no event}"
         else
@@ -212,6 +223,9 @@ for i in $(seq 1 "$KILLS"); do
         "resume exit $rrc: $(cat "$tmp/resume$i.err")" "$problems" "want $want" "got  $got"
 done
 note "$restarted of $KILLS kills came before the run directory existed"
+[ -z "$status_bad" ]
+ok $? "status says 'stopped' (process gone) after each of the $killed_running kills mid-run" \
+    "$status_bad"
 [ "$tools" = 1 ] || note "tool handler not registered yet: codergen stages only"
 
 finish
