@@ -257,11 +257,41 @@ static lo_graph *parse(const char *src)
     return g;
 }
 
+/* Temp dirs of tests that failed before fx_free, removed at exit. */
+static char leftover[64][64];
+
+static void remove_leftovers(void)
+{
+    for (size_t i = 0; i < sizeof leftover / sizeof leftover[0]; i++)
+        if (leftover[i][0])
+            rm_rf(leftover[i]);
+}
+
+static void track_dir(const char *dir, bool add)
+{
+    static bool registered;
+    if (!registered) {
+        atexit(remove_leftovers);
+        registered = true;
+    }
+    for (size_t i = 0; i < sizeof leftover / sizeof leftover[0]; i++) {
+        if (add && !leftover[i][0]) {
+            snprintf(leftover[i], sizeof leftover[i], "%s", dir);
+            return;
+        }
+        if (!add && !strcmp(leftover[i], dir)) {
+            leftover[i][0] = '\0';
+            return;
+        }
+    }
+}
+
 static void fx_init(fx *f, const char *dot)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/lo-engine.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
+    track_dir(f->dir, true);
     snprintf(f->logs, sizeof f->logs, "%s/run", f->dir);
     if (dot)
         f->g = parse(dot);
@@ -323,6 +353,7 @@ static void fx_free(fx *f)
     json_decref(f->s.seen);
     json_decref(f->s.attempts);
     rm_rf(f->dir);
+    track_dir(f->dir, false);
 }
 
 static json_t *fx_checkpoint(fx *f)
