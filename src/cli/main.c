@@ -12,6 +12,7 @@ static const cli_command *const commands[] = {
     &cmd_run,
     &cmd_resume,
     &cmd_status,
+    &cmd_models,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
