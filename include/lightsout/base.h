@@ -28,6 +28,7 @@ typedef enum lo_err {
     LO_ETOOBIG = -7,   /* input over a configured limit */
     LO_EISDIR = -8,    /* a directory where a file was expected */
     LO_EEXEC = -9,     /* a subprocess could not run or failed */
+    LO_ECANCELED = -10, /* stopped on request (cancel flag, callback abort) */
 } lo_err;
 
 /* An error value: a message plus, where there is a source, file:line:col.

@@ -59,6 +59,7 @@ const char *lo_err_name(int code)
     case LO_ETOOBIG: return "too big";
     case LO_EISDIR: return "is a directory";
     case LO_EEXEC: return "execution failed";
+    case LO_ECANCELED: return "canceled";
     }
     return "unknown error";
 }
