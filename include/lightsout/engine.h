@@ -262,6 +262,7 @@ typedef struct lo_engine lo_engine;
 typedef struct lo_run_result {
     lo_status status;        /* SUCCESS, PARTIAL_SUCCESS or FAIL */
     bool interrupted;        /* stopped by lo_engine_cancel */
+    bool already_ended;      /* a resume found the run finished: nothing ran */
     char failure_reason[1024];
     char last_node[128];
     size_t stages_run;

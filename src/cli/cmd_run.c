@@ -227,6 +227,12 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
     if (rc) {
         cli_error(o->cmd, "%s", err.msg);
         code = rc == LO_EINVAL || rc == LO_ENOENT || rc == LO_EPARSE ? EXIT_USAGE : EXIT_FAIL;
+    } else if (res.already_ended) {
+        fprintf(stderr, "run %s had already ended (%s)%s%s; nothing to resume. Logs: %s\n",
+                lo_engine_run_id(e), res.status == LO_FAIL ? "failed" : "completed",
+                res.status == LO_FAIL ? ": " : "", res.status == LO_FAIL ? res.failure_reason : "",
+                root);
+        code = res.status == LO_FAIL ? EXIT_FAIL : EXIT_OK;
     } else if (res.interrupted) {
         fprintf(stderr, "interrupted; the checkpoint is saved. Resume with:\n  lightsout resume %s\n",
                 root);

@@ -23,6 +23,7 @@ lo_engine *lo_engine_new(const lo_graph *g, const lo_engine_config *cfg, lo_erro
     e->g = (lo_graph *)g;
     e->cfg = *cfg;
     e->run.e = e;
+    e->lock_fd = -1;
     pthread_mutex_init(&e->ev_lock, NULL);
     pthread_mutex_init(&e->wd_lock, NULL);
     pthread_cond_init(&e->wd_cond, NULL);
@@ -455,6 +456,18 @@ static const char *step_name(int step)
 
 /* ---- the traversal (§3.2) ---- */
 
+/* Mirror the graph's attributes into the context (§3.1 initialize). */
+static void mirror_graph(lo_engine *e, lo_context *ctx)
+{
+    for (uint32_t i = 0; i < e->g->attrs.n; i++) {
+        char key[300];
+        snprintf(key, sizeof key, "graph.%s", e->g->attrs.v[i].key);
+        lo_context_set_str(ctx, key, e->g->attrs.v[i].value.text);
+    }
+    lo_context_set_str(ctx, "graph.goal", lo_graph_str(e->g, "goal"));
+}
+
+
 static int set_current(trav *t, const char *id)
 {
     free(t->current);
@@ -631,7 +644,9 @@ static int traverse(lo_engine *e, trav *t, const char *stop_at, lo_outcome *last
             json_t *empty = json_object();
             lo_context_restore(t->ctx, empty);
             json_decref(empty);
-            lo_context_set_str(t->ctx, "graph.goal", lo_graph_str(e->g, "goal"));
+            mirror_graph(e, t->ctx);
+            if (e->cfg.initial_context)
+                lo_context_apply(t->ctx, e->cfg.initial_context);
             lo_run_emit(&e->run, "loop_restarted",
                         json_pack("{s:s, s:i}", "at", next, "restart", t->restarts));
         }
@@ -662,17 +677,6 @@ static void trav_release(trav *t)
     free(t->last);
 }
 
-/* Mirror the graph's attributes into the context (§3.1 initialize). */
-static void mirror_graph(lo_engine *e, lo_context *ctx)
-{
-    for (uint32_t i = 0; i < e->g->attrs.n; i++) {
-        char key[300];
-        snprintf(key, sizeof key, "graph.%s", e->g->attrs.v[i].key);
-        lo_context_set_str(ctx, key, e->g->attrs.v[i].value.text);
-    }
-    lo_context_set_str(ctx, "graph.goal", lo_graph_str(e->g, "goal"));
-}
-
 static const lo_node *find_start(const lo_graph *g)
 {
     for (uint32_t i = 0; i < g->n_nodes; i++)
@@ -698,8 +702,10 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
         return lo_error_set(err, LO_ENOMEM, "out of memory");
     }
     t.checkpoints = true;
-    int rc = 0;
+    int rc = run_lock(e, err);
     char state[32] = "running";
+    if (rc)
+        goto out;
     bool fresh = !resume;
     if (resume) {
         rc = run_check_manifest(e, err);
@@ -724,6 +730,7 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
         /* nothing left to do: report how it ended */
         bool ok = strcmp(state, "completed") == 0;
         finish(e, &t, res, ok ? LO_SUCCESS : LO_FAIL, ok ? NULL : "the run had already failed");
+        res->already_ended = true;
         goto out;
     }
     if (fresh) {
@@ -765,6 +772,7 @@ out:
         e->watchdog_started = false;
         atomic_store(&e->quit_watchdog, false);
     }
+    run_unlock(e);
     trav_release(&t);
     lo_context_free(ctx);
     return rc;

@@ -56,12 +56,15 @@ struct lo_engine {
     pthread_mutex_t ev_lock;
     FILE *events;
     uint64_t seq;
+    int lock_fd;        /* flock on {logs_root}/lock while a run is going */
 };
 
 int64_t lo_now_ms(void);        /* monotonic */
 void lo_rfc3339_now(char *buf, size_t n);
 
 /* run.c */
+int run_lock(struct lo_engine *e, lo_error *err);
+void run_unlock(struct lo_engine *e);
 int run_open(struct lo_engine *e, bool resume, lo_error *err);
 void run_close(struct lo_engine *e);
 int run_write_manifest(struct lo_engine *e, lo_error *err);

@@ -2,6 +2,8 @@
  * events.jsonl): events, the manifest, checkpoints. Everything resume reads
  * is written atomically. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,11 +40,71 @@ static char *join(const char *a, const char *b)
     return s;
 }
 
+/* The highest seq in an existing event log, so a resumed run's events keep
+ * counting up. The tail is enough: seq only grows. */
+static uint64_t last_seq(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    uint64_t best = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        fseek(f, size > 65536 ? size - 65536 : 0, SEEK_SET);
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *ev = json_loads(line, 0, NULL);
+        json_int_t s = ev ? json_integer_value(json_object_get(ev, "seq")) : 0;
+        if (s > 0 && (uint64_t)s > best)
+            best = (uint64_t)s;
+        json_decref(ev);
+    }
+    free(line);
+    fclose(f);
+    return best;
+}
+
+int run_lock(struct lo_engine *e, lo_error *err)
+{
+    if (lo_mkdir_p(e->logs_root, err))
+        return LO_EIO;
+    char *path = join(e->logs_root, "lock");
+    if (!path)
+        return lo_error_set(err, LO_ENOMEM, "out of memory");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(path);
+    if (fd < 0)
+        return lo_error_set(err, LO_EIO, "cannot lock %s: %s", e->logs_root, strerror(errno));
+    /* flock is released by the kernel when the process dies, even by kill -9,
+     * so a crashed run never leaves its directory locked */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int en = errno;
+        close(fd);
+        if (en == EWOULDBLOCK)
+            return lo_error_set(err, LO_EINVAL, "%s is in use by another lightsout process "
+                                "(see 'lightsout status %s')", e->logs_root, e->logs_root);
+        return lo_error_set(err, LO_EIO, "cannot lock %s: %s", e->logs_root, strerror(en));
+    }
+    e->lock_fd = fd;
+    return 0;
+}
+
+void run_unlock(struct lo_engine *e)
+{
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
+    e->lock_fd = -1;
+}
+
 int run_open(struct lo_engine *e, bool resume, lo_error *err)
 {
     if (lo_mkdir_p(e->logs_root, err))
         return LO_EIO;
     char *path = join(e->logs_root, "events.jsonl");
+    if (path && resume)
+        e->seq = last_seq(path);
     if (!path)
         return lo_error_set(err, LO_ENOMEM, "out of memory");
     e->events = fopen(path, resume ? "a" : "w");

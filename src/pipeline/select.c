@@ -14,15 +14,24 @@ void lo_normalize_label(const char *label, char *out, size_t n)
     while (isspace((unsigned char)*s))
         s++;
     /* accelerator prefixes: "[K] ", "K) ", "K - " */
+    /* a prefix is stripped only when a label follows it: "[Approve]" alone
+     * is the label, not an empty one */
+    const char *rest = NULL;
     if (*s == '[') {
         const char *close = strchr(s, ']');
-        if (close && close - s <= 8) {
-            s = close + 1;
-        }
+        if (close && close - s <= 8)
+            rest = close + 1;
     } else if (s[0] && s[1] == ')') {
-        s += 2;
+        rest = s + 2;
     } else if (s[0] && s[1] == ' ' && s[2] == '-' && s[3] == ' ') {
-        s += 4;
+        rest = s + 4;
+    }
+    if (rest) {
+        const char *r = rest;
+        while (isspace((unsigned char)*r))
+            r++;
+        if (*r)
+            s = r;
     }
     while (isspace((unsigned char)*s))
         s++;
@@ -127,7 +136,7 @@ lo_selection lo_select_edge(const lo_graph *g, const lo_node *n, const lo_outcom
     if (o->preferred_label && *o->preferred_label) {
         char want[256], have[256];
         lo_normalize_label(o->preferred_label, want, sizeof want);
-        for (uint32_t i = 0; i < ne; i++) {
+        for (uint32_t i = 0; want[0] && i < ne; i++) {
             const lo_edge *e = out[i];
             if (has_condition(e))
                 continue;

@@ -212,8 +212,9 @@ ok $? "status of a directory that is not a run exits 2" "exit $rc" "$stderr"
 cp -r "$tmp/linear" "$tmp/linear-copy"
 before=$(cat "$tmp/linear/checkpoint.json")
 run resume "$tmp/linear"
-[ "$rc" -eq 0 ] && [ "$(cat "$tmp/linear/checkpoint.json")" = "$before" ]
-ok $? "resume of a finished run exits 0 and changes nothing" "exit $rc" "$stderr"
+[ "$rc" -eq 0 ] && [ "$(cat "$tmp/linear/checkpoint.json")" = "$before" ] &&
+    [[ "$stderr" == *"already ended"* ]]
+ok $? "resume of a finished run exits 0, says it had already ended, changes nothing" "exit $rc" "$stderr"
 
 cp "$examples/linear.dot" "$tmp/changing.dot"
 run run "$tmp/changing.dot" --logs "$tmp/changing"
@@ -250,6 +251,12 @@ if grep -q '"handler":"tool"' "$tmp/probe-tool2/events.jsonl" 2>/dev/null; then
         grep -q '"type":"tool_started"' "$tmp/sigint/events.jsonl" 2>/dev/null && break
         sleep 0.05
     done
+    # a second process may not resume a run that is still going
+    "$LIGHTSOUT" resume "$tmp/sigint" >"$tmp/out2" 2>"$tmp/err2" </dev/null
+    rc2=$?
+    [ "$rc2" -eq 2 ] && grep -q "in use by another lightsout process" "$tmp/err2"
+    ok $? "resume of a run that is still going exits 2: the run directory is locked" \
+        "exit $rc2" "$(cat "$tmp/err2")"
     sleep 0.5
     kill -INT "$bgpid"
     wait "$bgpid"

@@ -1698,6 +1698,56 @@ static void test_normalize_label(void **state)
     assert_string_equal(tiny, "yes");
 }
 
+static void test_events_seq_continues_after_resume(void **state)
+{
+    fx f;
+    fx_init_file(&f, cancel_dot);
+    fx_engine(&f);
+    f.s.cancel_at = 2;
+    assert_int_equal(fx_run_engine(&f, false), 0);
+    assert_true(f.res.interrupted);
+    script_reset(&f.s);
+    fx_engine(&f);
+    assert_int_equal(fx_run_engine(&f, true), 0);
+    check_events_file(&f, "pipeline_completed");
+    fx_free(&f);
+}
+
+static void test_loop_restart_keeps_graph_and_initial_context(void **state)
+{
+    fx f;
+    fx_init(&f, "digraph L {\n graph [goal=\"loop\", label=\"Looper\"]\n"
+                "start [shape=Mdiamond]\n exit [shape=Msquare]\n"
+                "a [type=\"script\"]\n"
+                "b [type=\"script\", t_fail_times=1, t_read=\"user.flag\"]\n"
+                "start -> a -> b\n"
+                "b -> a [condition=\"outcome=fail\", loop_restart=true]\n"
+                "b -> exit [condition=\"outcome=success\"] }");
+    json_t *init = json_pack("{s:s}", "user.flag", "on");
+    f.cfg.initial_context = init;
+    fx_run(&f);
+    assert_string_equal(jstr(f.s.seen, "b"), "on"); /* read on b's second visit */
+    json_t *cp = fx_checkpoint(&f);
+    assert_string_equal(jstr(json_object_get(cp, "context"), "graph.label"), "Looper");
+    json_decref(cp);
+    json_decref(init);
+    fx_free(&f);
+}
+
+static void test_select_empty_normalized_label(void **state)
+{
+    sel_fx s;
+    sel_init(&s, "b -> p [label=\"Yes\"]; b -> q [label=\"[Y]\"]; a -> x; a -> y [label=\"[Approve]\"]");
+    int step;
+    lo_outcome_set_label(&s.o, "[N]");
+    /* "[N]" names no edge: not a label match with "[Y]" */
+    sel_to(&s, "b", &step);
+    assert_int_not_equal(step, 2);
+    lo_outcome_set_label(&s.o, "[Approve]");
+    assert_string_equal(sel_to(&s, "a", &step), "y");
+    sel_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1752,6 +1802,9 @@ int main(void)
         cmocka_unit_test(test_select_preferred_label_and_suggested),
         cmocka_unit_test(test_select_fail_and_context),
         cmocka_unit_test(test_normalize_label),
+        cmocka_unit_test(test_events_seq_continues_after_resume),
+        cmocka_unit_test(test_loop_restart_keeps_graph_and_initial_context),
+        cmocka_unit_test(test_select_empty_normalized_label),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
