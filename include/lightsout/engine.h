@@ -281,6 +281,13 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err);
 /* Ask a running engine to stop: async-signal-safe. */
 void lo_engine_cancel(lo_engine *e);
 
+/* The checkpoint of a run directory as one object (the fields of
+ * checkpoint.json, with the stages completed since its last snapshot folded
+ * in from journal.jsonl): state, pid, current_node, next_node,
+ * completed_nodes, node_outcomes, node_retries, restarts, context, logs.
+ * New reference; NULL with LO_ENOENT when there is none yet. */
+json_t *lo_checkpoint_read(const char *logs_root, lo_error *err);
+
 /* ---- edge selection (§3.3), exposed for tests and `status` ---- */
 
 typedef struct lo_selection {

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "lightsout/engine.h"
 
 static const cli_flag flags[] = {
     {"json", 0, NULL, "print the status as one JSON object"},
@@ -140,7 +141,7 @@ static int run(int argc, char **argv)
     json_t *m = load(dir, "manifest.json", true);
     if (!m)
         return EXIT_USAGE;
-    json_t *cp = load(dir, "checkpoint.json", false);
+    json_t *cp = lo_checkpoint_read(dir, NULL); /* NULL: not started yet */
     long nread;
     json_t *events = tail_events(dir, o.n_events, &nread);
     const char *state = cp ? json_string_value(json_object_get(cp, "state")) : "starting";

@@ -24,6 +24,7 @@ lo_engine *lo_engine_new(const lo_graph *g, const lo_engine_config *cfg, lo_erro
     e->cfg = *cfg;
     e->run.e = e;
     e->lock_fd = -1;
+    e->journal_fd = -1;
     pthread_mutex_init(&e->ev_lock, NULL);
     pthread_mutex_init(&e->wd_lock, NULL);
     pthread_cond_init(&e->wd_cond, NULL);
@@ -81,6 +82,8 @@ void lo_engine_free(lo_engine *e)
     free(e->workdir);
     free(e->dot_path);
     run_close(e);
+    if (e->journal_fd >= 0)
+        close(e->journal_fd);
     pthread_mutex_destroy(&e->ev_lock);
     pthread_mutex_destroy(&e->wd_lock);
     pthread_cond_destroy(&e->wd_cond);
@@ -647,6 +650,7 @@ static int traverse(lo_engine *e, trav *t, const char *stop_at, lo_outcome *last
             mirror_graph(e, t->ctx);
             if (e->cfg.initial_context)
                 lo_context_apply(t->ctx, e->cfg.initial_context);
+            t->force_snapshot = true;
             lo_run_emit(&e->run, "loop_restarted",
                         json_pack("{s:s, s:i}", "at", next, "restart", t->restarts));
         }
@@ -670,6 +674,7 @@ static int trav_init(trav *t, lo_context *ctx)
 
 static void trav_release(trav *t)
 {
+    json_decref(t->ctx_saved);
     json_decref(t->completed);
     json_decref(t->outcomes);
     json_decref(t->retries);
@@ -748,7 +753,7 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
                 json_pack("{s:s, s:s, s:s, s:s?, s:s}", "name", e->g->name,
                           "goal", lo_graph_str(e->g, "goal"), "logs", e->logs_root,
                           "at", t.current, "backend", e->cfg.backend->name));
-    if (fresh && (rc = checkpoint(e, &t, "running", err)))
+    if ((fresh || resume) && (rc = checkpoint(e, &t, "running", err)))
         goto out;
     lo_outcome last;
     rc = traverse(e, &t, NULL, &last, res, err);

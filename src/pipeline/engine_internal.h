@@ -29,6 +29,12 @@ typedef struct trav {
     bool checkpoints;   /* false for parallel branches */
     const lo_edge *incoming; /* the edge that led to current, for fidelity */
     bool resumed;       /* the next stage is the first after a resume */
+    /* checkpoint persistence (run.c): snapshot generation, journal lines
+     * since the snapshot, the context as last persisted */
+    uint64_t gen;
+    size_t journal_n;
+    json_t *ctx_saved;
+    bool force_snapshot;
 } trav;
 
 struct lo_engine {
@@ -57,6 +63,7 @@ struct lo_engine {
     FILE *events;
     uint64_t seq;
     int lock_fd;        /* flock on {logs_root}/lock while a run is going */
+    int journal_fd;     /* journal.jsonl, appended after each stage */
 };
 
 int64_t lo_now_ms(void);        /* monotonic */
@@ -69,7 +76,7 @@ int run_open(struct lo_engine *e, bool resume, lo_error *err);
 void run_close(struct lo_engine *e);
 int run_write_manifest(struct lo_engine *e, lo_error *err);
 int run_check_manifest(struct lo_engine *e, lo_error *err);
-int run_save_checkpoint(struct lo_engine *e, const trav *t, const char *state, lo_error *err);
+int run_save_checkpoint(struct lo_engine *e, trav *t, const char *state, lo_error *err);
 int run_load_checkpoint(struct lo_engine *e, trav *t, char *state, size_t n, lo_error *err);
 char *run_stage_dir(struct lo_engine *e, const trav *t, const char *node_id);
 

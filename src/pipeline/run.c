@@ -242,20 +242,46 @@ int run_check_manifest(struct lo_engine *e, lo_error *err)
     return rc;
 }
 
-int run_save_checkpoint(struct lo_engine *e, const trav *t, const char *state, lo_error *err)
+/* Checkpoints are a snapshot (checkpoint.json, written atomically) plus a
+ * journal (journal.jsonl: one appended, fsynced line per completed stage
+ * since the snapshot, tagged with the snapshot's generation). Rewriting the
+ * whole state after every stage made a stage cost grow with the run's
+ * length; appending one line keeps it flat, and a new snapshot every time
+ * the journal grows as long as the run so far keeps replay short and the
+ * amortised cost constant. A line cut by a crash is ignored on reading. */
+
+static json_t *context_delta(const json_t *now, const json_t *saved, json_t **del)
+{
+    json_t *set = json_object();
+    *del = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)now, k, v) {
+        json_t *old = json_object_get(saved, k);
+        if (!old || !json_equal(old, v))
+            json_object_set(set, k, v);
+    }
+    json_object_foreach((json_t *)saved, k, v) {
+        if (!json_object_get(now, k))
+            json_array_append_new(*del, json_string(k));
+    }
+    return set;
+}
+
+static int write_snapshot(struct lo_engine *e, trav *t, const char *state, json_t *ctx,
+                          lo_error *err)
 {
     char ts[64];
     lo_rfc3339_now(ts, sizeof ts);
-    json_t *ctx = lo_context_snapshot(t->ctx);
     json_t *logs = lo_context_logs(t->ctx);
-    json_t *cp = json_pack("{s:s, s:s, s:s, s:i, s:s?, s:s?, s:O, s:O, s:O, s:i, s:o, s:o}",
+    t->gen++;
+    json_t *cp = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s?, s:s?, s:O, s:O, s:O, s:i, s:O, s:o}",
                            "run_id", e->run_id, "timestamp", ts, "state", state,
-                           "pid", (json_int_t)getpid(),
+                           "pid", (json_int_t)getpid(), "generation", (json_int_t)t->gen,
                            "current_node", t->last, "next_node", t->current,
                            "completed_nodes", t->completed, "node_outcomes", t->outcomes,
                            "node_retries", t->retries, "restarts", t->restarts,
-                           "context", ctx ? ctx : json_object(), "logs",
-                           logs ? logs : json_array());
+                           "context", ctx, "logs", logs ? logs : json_array());
     if (!cp)
         return lo_error_set(err, LO_ENOMEM, "out of memory writing the checkpoint");
     char *text = json_dumps(cp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -276,7 +302,153 @@ int run_save_checkpoint(struct lo_engine *e, const trav *t, const char *state, l
     }
     free(text);
     free(path);
+    if (rc)
+        return rc;
+    /* the journal's lines belong to the old generation now: drop them */
+    if (e->journal_fd < 0) {
+        char *jp = join(e->logs_root, "journal.jsonl");
+        if (jp)
+            e->journal_fd = open(jp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        free(jp);
+    }
+    if (e->journal_fd >= 0 && ftruncate(e->journal_fd, 0) != 0) {
+        close(e->journal_fd);
+        e->journal_fd = -1; /* every checkpoint is then a snapshot: slower, still correct */
+    }
+    t->journal_n = 0;
+    json_decref(t->ctx_saved);
+    t->ctx_saved = json_incref(ctx);
+    return 0;
+}
+
+static int append_journal(struct lo_engine *e, trav *t, const char *state, json_t *ctx,
+                          lo_error *err)
+{
+    json_t *del;
+    json_t *set = context_delta(ctx, t->ctx_saved, &del);
+    const char *node = t->last;
+    json_t *rec = json_pack("{s:I, s:s, s:s?, s:O?, s:O?, s:s?, s:i, s:o, s:o}",
+                            "gen", (json_int_t)t->gen, "state", state, "node", node,
+                            "outcome", node ? json_object_get(t->outcomes, node) : NULL,
+                            "retries", node ? json_object_get(t->retries, node) : NULL,
+                            "next", t->current, "restarts", t->restarts, "set", set, "del", del);
+    char *line = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    json_decref(rec);
+    if (!line)
+        return lo_error_set(err, LO_ENOMEM, "out of memory writing the checkpoint");
+    size_t len = strlen(line);
+    line[len] = '\n'; /* json_dumps left room: it NUL-terminated at len */
+    int rc = 0;
+    /* one write(2) per record: a crash leaves at most a cut last line */
+    ssize_t n = write(e->journal_fd, line, len + 1);
+    if (n != (ssize_t)(len + 1) || (!e->cfg.no_fsync && fsync(e->journal_fd) != 0))
+        rc = lo_error_set(err, LO_EIO, "cannot write %s/journal.jsonl: %s", e->logs_root,
+                          strerror(errno));
+    free(line);
+    if (!rc) {
+        t->journal_n++;
+        json_decref(t->ctx_saved);
+        t->ctx_saved = json_incref(ctx);
+    }
     return rc;
+}
+
+int run_save_checkpoint(struct lo_engine *e, trav *t, const char *state, lo_error *err)
+{
+    json_t *ctx = lo_context_snapshot(t->ctx);
+    if (!ctx)
+        return lo_error_set(err, LO_ENOMEM, "out of memory writing the checkpoint");
+    size_t done = json_array_size(t->completed);
+    bool snapshot = strcmp(state, "running") != 0 || t->force_snapshot || e->journal_fd < 0 ||
+                    !t->ctx_saved || t->journal_n >= (done > 32 ? done : 32);
+    int rc = snapshot ? write_snapshot(e, t, state, ctx, err)
+                      : append_journal(e, t, state, ctx, err);
+    if (!rc)
+        t->force_snapshot = false;
+    json_decref(ctx);
+    return rc;
+}
+
+/* Apply one journal record to a checkpoint object. */
+static void apply_record(json_t *cp, const json_t *rec)
+{
+    const char *node = json_string_value(json_object_get(rec, "node"));
+    if (node) {
+        json_array_append_new(json_object_get(cp, "completed_nodes"), json_string(node));
+        json_t *o = json_object_get(rec, "outcome");
+        if (o)
+            json_object_set(json_object_get(cp, "node_outcomes"), node, o);
+        json_t *r = json_object_get(rec, "retries");
+        if (r)
+            json_object_set(json_object_get(cp, "node_retries"), node, r);
+        json_object_set_new(cp, "current_node", json_string(node));
+    }
+    json_t *next = json_object_get(rec, "next");
+    json_object_set(cp, "next_node", next ? next : json_null());
+    json_object_set(cp, "state", json_object_get(rec, "state"));
+    json_object_set(cp, "restarts", json_object_get(rec, "restarts"));
+    json_t *ctx = json_object_get(cp, "context");
+    json_object_update(ctx, json_object_get(rec, "set"));
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(rec, "del"), i, k)
+        json_object_del(ctx, json_string_value(k));
+}
+
+json_t *lo_checkpoint_read(const char *logs_root, lo_error *err)
+{
+    char *path = join(logs_root, "checkpoint.json");
+    char *jpath = join(logs_root, "journal.jsonl");
+    json_t *cp = NULL;
+    if (!path || !jpath) {
+        lo_error_set(err, LO_ENOMEM, "out of memory");
+        goto out;
+    }
+    json_error_t je;
+    cp = json_load_file(path, 0, &je);
+    if (!cp) {
+        if (access(path, F_OK) != 0)
+            lo_error_set(err, LO_ENOENT, "%s: no checkpoint: is %s a run directory?", path,
+                         logs_root);
+        else
+            lo_error_set(err, LO_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        goto out;
+    }
+    if (!json_is_array(json_object_get(cp, "completed_nodes")) ||
+        !json_is_object(json_object_get(cp, "node_outcomes")) ||
+        !json_is_object(json_object_get(cp, "node_retries")) ||
+        !json_is_object(json_object_get(cp, "context")) ||
+        !json_is_string(json_object_get(cp, "state"))) {
+        lo_error_set(err, LO_EPARSE, "%s: not a lightsout checkpoint (a field is missing or of "
+                     "the wrong type)", path);
+        json_decref(cp);
+        cp = NULL;
+        goto out;
+    }
+    json_int_t gen = json_integer_value(json_object_get(cp, "generation"));
+    FILE *f = fopen(jpath, "r");
+    if (f) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        while ((n = getline(&line, &cap, f)) > 0) {
+            if (line[n - 1] != '\n')
+                break; /* cut by a crash */
+            json_t *rec = json_loads(line, 0, NULL);
+            if (!rec)
+                break;
+            /* lines of an older snapshot are already in it */
+            if (json_integer_value(json_object_get(rec, "gen")) == gen)
+                apply_record(cp, rec);
+            json_decref(rec);
+        }
+        free(line);
+        fclose(f);
+    }
+out:
+    free(path);
+    free(jpath);
+    return cp;
 }
 
 static char *dup_json_str(const json_t *j)
@@ -287,53 +459,32 @@ static char *dup_json_str(const json_t *j)
 
 int run_load_checkpoint(struct lo_engine *e, trav *t, char *state, size_t n, lo_error *err)
 {
-    char *path = join(e->logs_root, "checkpoint.json");
-    if (!path)
-        return lo_error_set(err, LO_ENOMEM, "out of memory");
-    json_error_t je;
-    json_t *cp = json_load_file(path, 0, &je);
-    if (!cp) {
-        int rc = access(path, F_OK) != 0
-                     ? lo_error_set(err, LO_ENOENT, "%s: no checkpoint: is %s a run directory?",
-                                    path, e->logs_root)
-                     : lo_error_set(err, LO_EPARSE, "%s:%d:%d: %s", path, je.line, je.column,
-                                    je.text);
-        free(path);
-        return rc;
-    }
+    json_t *cp = lo_checkpoint_read(e->logs_root, err);
+    if (!cp)
+        return err ? err->code : LO_EIO;
     int rc = 0;
-    json_t *completed = json_object_get(cp, "completed_nodes");
-    json_t *outcomes = json_object_get(cp, "node_outcomes");
-    json_t *retries = json_object_get(cp, "node_retries");
-    json_t *ctx = json_object_get(cp, "context");
-    const char *st = json_string_value(json_object_get(cp, "state"));
-    if (!json_is_array(completed) || !json_is_object(outcomes) || !json_is_object(retries) ||
-        !json_is_object(ctx) || !st) {
-        rc = lo_error_set(err, LO_EPARSE, "%s: not a lightsout checkpoint (a field is missing "
-                          "or of the wrong type)", path);
-        goto out;
-    }
-    snprintf(state, n, "%s", st);
+    snprintf(state, n, "%s", json_string_value(json_object_get(cp, "state")));
     json_decref(t->completed);
     json_decref(t->outcomes);
     json_decref(t->retries);
-    t->completed = json_deep_copy(completed);
-    t->outcomes = json_deep_copy(outcomes);
-    t->retries = json_deep_copy(retries);
+    t->completed = json_deep_copy(json_object_get(cp, "completed_nodes"));
+    t->outcomes = json_deep_copy(json_object_get(cp, "node_outcomes"));
+    t->retries = json_deep_copy(json_object_get(cp, "node_retries"));
     free(t->current);
     free(t->last);
     t->current = dup_json_str(json_object_get(cp, "next_node"));
     t->last = dup_json_str(json_object_get(cp, "current_node"));
     t->restarts = (int)json_integer_value(json_object_get(cp, "restarts"));
-    if (lo_context_restore(t->ctx, ctx) ||
+    t->gen = (uint64_t)json_integer_value(json_object_get(cp, "generation"));
+    /* the resumed run starts with a fresh snapshot of what was recovered */
+    t->force_snapshot = true;
+    if (lo_context_restore(t->ctx, json_object_get(cp, "context")) ||
         lo_context_restore_logs(t->ctx, json_object_get(cp, "logs")))
         rc = lo_error_set(err, LO_ENOMEM, "out of memory restoring the context");
     if (!rc && t->current && !lo_graph_node(e->g, t->current))
-        rc = lo_error_set(err, LO_EINVAL, "%s: next node '%s' is not in the pipeline", path,
-                          t->current);
-out:
+        rc = lo_error_set(err, LO_EINVAL, "%s/checkpoint.json: next node '%s' is not in the "
+                          "pipeline", e->logs_root, t->current);
     json_decref(cp);
-    free(path);
     return rc;
 }
 

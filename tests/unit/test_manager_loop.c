@@ -441,7 +441,7 @@ static void test_observe_only(void **state)
     run_out ro;
     new_logs(&ro);
     prepare_child_dir(&ro,
-                      "{\"state\": \"completed\", \"current_node\": \"done\", "
+                      "{\"node_outcomes\": {}, \"context\": {}, \"state\": \"completed\", \"current_node\": \"done\", "
                       "\"next_node\": null, \"completed_nodes\": [\"start\", \"a\", \"done\"], "
                       "\"node_retries\": {\"start\": 0, \"a\": 2}}",
                       NULL);
@@ -457,7 +457,7 @@ static void test_observe_only(void **state)
     /* a failed child: its pipeline_failed reason */
     new_logs(&ro);
     prepare_child_dir(&ro,
-                      "{\"state\": \"failed\", \"current_node\": \"a\", \"next_node\": null, "
+                      "{\"node_outcomes\": {}, \"context\": {}, \"state\": \"failed\", \"current_node\": \"a\", \"next_node\": null, "
                       "\"completed_nodes\": [\"start\", \"a\"], \"node_retries\": {}}",
                       "{\"type\":\"stage_started\",\"node\":\"a\"}\n"
                       "{\"type\":\"pipeline_failed\",\"error\":\"stage 'a' failed: nope\"}\n");
@@ -469,7 +469,7 @@ static void test_observe_only(void **state)
 
     /* a half-written checkpoint is skipped, not fatal: the cycles run out */
     new_logs(&ro);
-    prepare_child_dir(&ro, "{\"state\": \"comp", NULL);
+    prepare_child_dir(&ro, "{\"node_outcomes\": {}, \"context\": {}, \"state\": \"comp", NULL);
     run_parent("goal=\"x\"", "stack.child_autostart=false, manager.max_cycles=2", 0, &ro);
     assert_int_equal(ro.res.status, LO_FAIL);
     assert_non_null(strstr(stage_field(&ro, "failure_reason"), "max cycles exceeded"));

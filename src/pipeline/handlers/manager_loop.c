@@ -288,14 +288,11 @@ static bool ended(const child_view *v)
     return !strcmp(v->status, "completed") || !strcmp(v->status, "failed");
 }
 
-/* Read {child}/checkpoint.json; false when missing or not (yet) a
- * checkpoint: the cycle is skipped. */
+/* Read the child's checkpoint (snapshot plus journal); false when missing
+ * or not (yet) a checkpoint: the cycle is skipped. */
 static bool read_checkpoint(const char *child_dir, child_view *v)
 {
-    char path[PATH_MAX];
-    if (!path_join(path, sizeof path, child_dir, "checkpoint.json"))
-        return false;
-    json_t *cp = json_load_file(path, 0, NULL);
+    json_t *cp = lo_checkpoint_read(child_dir, NULL);
     const char *state = json_string_value(json_object_get(cp, "state"));
     json_t *done = json_object_get(cp, "completed_nodes");
     json_t *retries = json_object_get(cp, "node_retries");
