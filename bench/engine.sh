@@ -97,8 +97,8 @@ for mode in fsync nofsync; do
     label=$([ "$mode" = fsync ] && echo "fsync" || echo "no fsync")
     printf '    %-16s %12s %14s %14s %11sx\n' "$label" "$per" "$first" "$last" "$ratio"
 done
-echo "    (status.json is written atomically with fsync in both modes; no_fsync only"
-echo "    skips the fsync of checkpoint.json)"
+echo "    (files are written atomically in both modes; \"no fsync\" skips the fsyncs of"
+echo "    checkpoint.json, journal.jsonl and status.json: the engine's own cost)"
 echo
 
 # ---- (b) tool stages ----

@@ -133,6 +133,10 @@ int lo_file_read(const char *path, size_t max, char **data, size_t *len,
 /* Write atomically: temp file in the same directory, fsync, rename, fsync dir. */
 int lo_file_write_atomic(const char *path, const void *data, size_t len,
                          lo_error *err);
+/* The same; sync=false skips both fsyncs (still atomic against readers and
+ * crashes of this process, not against power loss). */
+int lo_file_write_atomic_ex(const char *path, const void *data, size_t len, bool sync,
+                            lo_error *err);
 /* mkdir -p */
 int lo_mkdir_p(const char *path, lo_error *err);
 /* True when data looks binary (a NUL byte or invalid UTF-8 in the first 8 KiB). */

@@ -253,7 +253,7 @@ typedef struct lo_engine_config {
     lo_event_fn on_event;
     void *event_ud;
     int64_t stall_timeout_ms; /* overrides the graph's stall_timeout; 0 = graph's */
-    bool no_fsync;           /* benchmarks only: skip fsync of checkpoints */
+    bool no_fsync;           /* benchmarks only: skip the fsyncs of checkpoints and status.json */
     const json_t *initial_context; /* borrowed object of values set at the start */
 } lo_engine_config;
 

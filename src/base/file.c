@@ -89,6 +89,12 @@ static int fsync_dir_of(const char *path)
 int lo_file_write_atomic(const char *path, const void *data, size_t len,
                          lo_error *err)
 {
+    return lo_file_write_atomic_ex(path, data, len, true, err);
+}
+
+int lo_file_write_atomic_ex(const char *path, const void *data, size_t len, bool sync,
+                            lo_error *err)
+{
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return lo_error_set(err, LO_EINVAL, "path too long: %s", path);
@@ -110,7 +116,7 @@ int lo_file_write_atomic(const char *path, const void *data, size_t len,
         p += n;
         left -= (size_t)n;
     }
-    if (fsync(fd) != 0) {
+    if (sync && fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -127,7 +133,7 @@ int lo_file_write_atomic(const char *path, const void *data, size_t len,
         return lo_error_set(err, LO_EIO, "cannot rename %s to %s: %s", tmp, path,
                             strerror(e));
     }
-    if (fsync_dir_of(path) != 0)
+    if (sync && fsync_dir_of(path) != 0)
         return lo_error_set(err, LO_EIO, "cannot sync the directory of %s", path);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* The execution engine (attractor-spec §3): the traversal loop, retries
  * with backoff, failure routing, goal gates, loop restarts, the stall
  * watchdog, and resume from a checkpoint. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,8 +326,21 @@ static void attempt_once(lo_engine *e, trav *t, const lo_node *n, int attempt,
     atomic_store(&e->stalled, false);
     atomic_store(&e->stop, atomic_load(&e->cancel));
     lo_error werr;
-    if (lo_outcome_write(o, dir, &werr) && !atomic_load(&e->cancel))
-        lo_context_log(t->ctx, werr.msg);
+    lo_error_clear(&werr);
+    int wrc;
+    if (e->cfg.no_fsync) {
+        json_t *j = lo_outcome_to_json(o);
+        char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/status.json", dir);
+        wrc = text ? lo_file_write_atomic_ex(path, text, strlen(text), false, &werr) : LO_ENOMEM;
+        free(text);
+        json_decref(j);
+    } else {
+        wrc = lo_outcome_write(o, dir, &werr);
+    }
+    if (wrc && !atomic_load(&e->cancel))
+        lo_context_log(t->ctx, werr.msg[0] ? werr.msg : "cannot write status.json");
     free(preamble);
     free(dir);
 }

@@ -289,16 +289,8 @@ static int write_snapshot(struct lo_engine *e, trav *t, const char *state, json_
     char *path = join(e->logs_root, "checkpoint.json");
     int rc = text && path ? 0 : lo_error_set(err, LO_ENOMEM, "out of memory");
     if (!rc) {
-        if (e->cfg.no_fsync) {
-            /* benchmarks measure the engine without the disk: still atomic */
-            char tmp[PATH_MAX];
-            snprintf(tmp, sizeof tmp, "%s.tmp", path);
-            FILE *f = fopen(tmp, "w");
-            if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-                rc = lo_error_set(err, LO_EIO, "cannot write %s", path);
-        } else {
-            rc = lo_file_write_atomic(path, text, strlen(text), err);
-        }
+        /* benchmarks measure the engine without the disk (no_fsync): still atomic */
+        rc = lo_file_write_atomic_ex(path, text, strlen(text), !e->cfg.no_fsync, err);
     }
     free(text);
     free(path);
