@@ -110,6 +110,16 @@ int lo_parse_size(const char *s, int64_t *bytes);
 int lo_parse_int64(const char *s, int64_t *out);      /* whole string */
 int lo_parse_double(const char *s, double *out);      /* whole string */
 
+/* ---- UTF-8: command output and model text may hold any bytes; JSON cannot ---- */
+/* Length (1-4) of the valid UTF-8 sequence at p within left bytes (RFC 3629:
+ * no overlongs, surrogates or values above U+10FFFF), or 0 when invalid. */
+size_t lo_utf8_seq(const char *p, size_t left);
+bool lo_utf8_valid(const char *s, size_t n);
+/* Append s with every invalid byte and every NUL replaced by U+FFFD. */
+int lo_utf8_append_clean(lo_buf *b, const char *s, size_t n);
+/* A NUL-terminated cleaned copy of s (caller frees), or NULL on no memory. */
+char *lo_utf8_clean(const char *s, size_t n);
+
 /* ---- hash map: NUL-terminated string keys -> void* values ----
  * Keys are not copied: they must outlive the map (arena strings do). */
 typedef struct lo_map lo_map;

@@ -164,3 +164,65 @@ int lo_parse_size(const char *s, int64_t *bytes)
     }
     return LO_EINVAL;
 }
+
+size_t lo_utf8_seq(const char *s, size_t left)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (left == 0)
+        return 0;
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
+    else return 0;
+    if (left < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
+bool lo_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = lo_utf8_seq(s + i, n - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+int lo_utf8_append_clean(lo_buf *b, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t k = s[i] ? lo_utf8_seq(s + i, n - i) : 0;
+        int rc = k ? lo_buf_append(b, s + i, k) : lo_buf_puts(b, "\xEF\xBF\xBD");
+        if (rc)
+            return rc;
+        i += k ? k : 1;
+    }
+    return 0;
+}
+
+char *lo_utf8_clean(const char *s, size_t n)
+{
+    lo_buf b;
+    lo_buf_init(&b, 0);
+    if (lo_utf8_append_clean(&b, s, n) || lo_buf_append(&b, "", 0)) {
+        lo_buf_release(&b);
+        return NULL;
+    }
+    return lo_buf_steal(&b);
+}

@@ -34,72 +34,15 @@ static void unlock(const lo_context *c)
 
 /* ---- UTF-8: stage output may hold any bytes; JSON cannot ---- */
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min, cp;
-    if ((c & 0xE0) == 0xC0) {
-        n = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_len(p);
-        if (!n)
-            return false;
-        p += n;
-    }
-    return true;
-}
-
 /* A JSON string of s with invalid bytes replaced by U+FFFD; NULL only when
  * memory ran out. */
 static json_t *lossy_string(const char *s)
 {
     json_t *j = json_string(s);
-    if (j || utf8_valid(s))
-        return j;
-    size_t len = strlen(s);
-    char *fixed = lo_malloc(len * 3 + 1);
-    if (!fixed)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    char *w = fixed;
-    while (*p) {
-        size_t n = utf8_len(p);
-        if (n) {
-            memcpy(w, p, n);
-            w += n;
-            p += n;
-        } else {
-            memcpy(w, "\xEF\xBF\xBD", 3);
-            w += 3;
-            p++;
-        }
-    }
-    *w = '\0';
-    j = json_string(fixed);
+    if (j || lo_utf8_valid(s, strlen(s)))
+        return j; /* valid text that failed: out of memory */
+    char *fixed = lo_utf8_clean(s, strlen(s));
+    j = fixed ? json_string(fixed) : NULL;
     free(fixed);
     return j;
 }
@@ -154,7 +97,7 @@ int lo_context_set(lo_context *c, const char *key, json_t *value)
     int rc = json_object_set_new(c->values, key, value); /* steals, even on failure */
     unlock(c);
     if (rc != 0)
-        return utf8_valid(key) ? LO_ENOMEM : LO_EINVAL;
+        return lo_utf8_valid(key, strlen(key)) ? LO_ENOMEM : LO_EINVAL;
     return 0;
 }
 

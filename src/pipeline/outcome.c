@@ -46,74 +46,15 @@ int lo_status_parse(const char *s, lo_status *out)
 
 /* ---- UTF-8 ---- */
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min, cp;
-    if ((c & 0xE0) == 0xC0) {
-        n = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0; /* also stops at the NUL terminator */
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_len(p);
-        if (!n)
-            return false;
-        p += n;
-    }
-    return true;
-}
-
-/* A JSON string of s, with invalid bytes replaced by U+FFFD. NULL only when
+/* A JSON string of s with invalid bytes replaced by U+FFFD; NULL only when
  * memory ran out. */
 static json_t *lossy_string(const char *s)
 {
     json_t *j = json_string(s);
-    if (j || utf8_valid(s))
+    if (j || lo_utf8_valid(s, strlen(s)))
         return j; /* valid text that failed: out of memory */
-    /* repair: each bad byte becomes U+FFFD, 3 bytes at most */
-    size_t len = strlen(s);
-    char *fixed = lo_malloc(len * 3 + 1);
-    if (!fixed)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    char *w = fixed;
-    while (*p) {
-        size_t n = utf8_len(p);
-        if (n) {
-            memcpy(w, p, n);
-            w += n;
-            p += n;
-        } else {
-            memcpy(w, "\xEF\xBF\xBD", 3);
-            w += 3;
-            p++;
-        }
-    }
-    *w = '\0';
-    j = json_string(fixed);
+    char *fixed = lo_utf8_clean(s, strlen(s));
+    j = fixed ? json_string(fixed) : NULL;
     free(fixed);
     return j;
 }
@@ -213,7 +154,7 @@ int lo_outcome_update(lo_outcome *o, const char *key, json_t *value)
     }
     /* set_new steals value even when it fails */
     if (json_object_set_new(o->context_updates, key, value) != 0)
-        return utf8_valid(key) ? LO_ENOMEM : LO_EINVAL;
+        return lo_utf8_valid(key, strlen(key)) ? LO_ENOMEM : LO_EINVAL;
     return 0;
 }
 

@@ -149,47 +149,6 @@ static char *read_part(const char *path, int64_t from, size_t max, size_t *got, 
     return buf;
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
-    else return 0;
-    if (left < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return n;
-}
-
-/* Text safe for a JSON string and a C string: invalid UTF-8 and NUL bytes
- * become U+FFFD. Appends to b. */
-static int append_clean(lo_buf *b, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        size_t k = p[i] ? utf8_seq(p + i, n - i) : 0;
-        int rc = k ? lo_buf_append(b, p + i, k) : lo_buf_puts(b, "\xEF\xBF\xBD");
-        if (rc)
-            return rc;
-        i += k ? k : 1;
-    }
-    return 0;
-}
-
 /* stdout for tool.output: the first OUTPUT_MAX bytes, cut at a character
  * boundary, cleaned, trailing newlines removed, with a note when cut. */
 static char *tool_output(const char *path)
@@ -209,7 +168,7 @@ static char *tool_output(const char *path)
         keep--;
     lo_buf b;
     lo_buf_init(&b, 0);
-    int rc = append_clean(&b, raw, keep);
+    int rc = lo_utf8_append_clean(&b, raw, keep);
     if (!rc && cut)
         rc = lo_buf_printf(&b, "\n[output truncated: %lld bytes in all; see stdout.txt]",
                            (long long)size);
@@ -250,7 +209,7 @@ static bool last_line(const char *path, char *out, size_t n)
         }
         lo_buf b;
         lo_buf_init(&b, 0);
-        append_clean(&b, raw + start, len);
+        lo_utf8_append_clean(&b, raw + start, len);
         snprintf(out, n, "%s%s", b.data ? b.data : "", shorten ? "..." : "");
         lo_buf_release(&b);
         /* control characters (ANSI colours, \r progress bars) out */
@@ -310,7 +269,7 @@ int lo_handler_tool(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     /* the command as shown in events and notes: valid UTF-8 for JSON */
     lo_buf shown_buf;
     lo_buf_init(&shown_buf, 0);
-    if (append_clean(&shown_buf, command, strlen(command)))
+    if (lo_utf8_append_clean(&shown_buf, command, strlen(command)))
         return oom(err);
     const char *shown = shown_buf.data;
     size_t first_own = 0;
