@@ -145,6 +145,14 @@ int lo_mkdir_p(const char *path, lo_error *err)
     if (n == 0 || n >= sizeof buf)
         return lo_error_set(err, LO_EINVAL, "bad directory path");
     memcpy(buf, path, n + 1);
+    /* the common case, a parent that exists, costs one system call */
+    if (mkdir(path, 0755) == 0)
+        return 0;
+    if (errno == EEXIST) {
+        struct stat st0;
+        if (stat(path, &st0) == 0 && S_ISDIR(st0.st_mode))
+            return 0;
+    }
     for (char *p = buf + 1; ; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
