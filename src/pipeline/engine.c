@@ -135,19 +135,41 @@ void lo_engine_cancel(lo_engine *e)
     atomic_store(&e->stop, true);
 }
 
-/* Handler resolution (§4.2): explicit type, then shape, then codergen. */
+static const handler_entry *find_handler(lo_engine *e, const char *type)
+{
+    for (size_t i = 0; i < e->n_handlers; i++)
+        if (strcmp(e->handlers[i].type, type) == 0)
+            return &e->handlers[i];
+    return NULL;
+}
+
+static bool builtin_type(const char *type)
+{
+    size_t n;
+    const char *const *known = lo_known_handler_types(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(known[i], type) == 0)
+            return true;
+    return false;
+}
+
+/* Handler resolution (§4.2): explicit type, then shape, then codergen. A
+ * type lightsout defines but this build has no handler for (a validation
+ * gate, say) does not fall back to codergen: running a gate as a simulated
+ * model call would pretend it passed. */
 static const handler_entry *resolve(lo_engine *e, const lo_node *n)
 {
-    const char *types[3] = {lo_node_str(n, "type"), lo_shape_handler(lo_node_shape(n)),
-                            "codergen"};
-    for (int k = 0; k < 3; k++) {
+    const char *types[2] = {lo_node_str(n, "type"), lo_shape_handler(lo_node_shape(n))};
+    for (int k = 0; k < 2; k++) {
         if (!types[k] || !*types[k])
             continue;
-        for (size_t i = 0; i < e->n_handlers; i++)
-            if (strcmp(e->handlers[i].type, types[k]) == 0)
-                return &e->handlers[i];
+        const handler_entry *h = find_handler(e, types[k]);
+        if (h)
+            return h;
+        if (builtin_type(types[k]))
+            return NULL;
     }
-    return NULL;
+    return find_handler(e, "codergen");
 }
 
 /* ---- retry policy (§3.5, §3.6) ---- */
@@ -712,8 +734,9 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
         return lo_error_set(err, LO_EINVAL, "the pipeline has no start node");
     for (uint32_t i = 0; i < e->g->n_nodes; i++)
         if (!resolve(e, e->g->nodes[i]))
-            return lo_error_set(err, LO_EINVAL, "node '%s': no handler for type '%s'",
-                                e->g->nodes[i]->id, lo_node_handler_type(e->g->nodes[i]));
+            return lo_error_set(err, LO_EINVAL, "node '%s' needs the '%s' handler, which this "
+                                "build does not have yet", e->g->nodes[i]->id,
+                                lo_node_handler_type(e->g->nodes[i]));
     lo_context *ctx = lo_context_new();
     trav t;
     if (!ctx || trav_init(&t, ctx)) {

@@ -208,6 +208,11 @@ run status "$tmp/no-such-run"
 [ "$rc" -eq 2 ]
 ok $? "status of a directory that is not a run exits 2" "exit $rc" "$stderr"
 
+# ---- a stage type this build has no handler for is refused, not simulated ----
+run run "$examples/gate.dot" --logs "$tmp/gate-run" --auto-approve
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"needs the 'gate' handler"* ]] && [ ! -e "$tmp/gate-run" ]
+ok $? "a gate stage without its handler exits 2 before anything runs" "exit $rc" "$stderr"
+
 # ---- resume ----
 cp -r "$tmp/linear" "$tmp/linear-copy"
 before=$(cat "$tmp/linear/checkpoint.json")
