@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lightsout/engine.h"
+#include "pipeline/json_lossy.h"
 
 struct lo_context {
     pthread_rwlock_t lock;
@@ -30,21 +31,6 @@ static void wrlock(lo_context *c) { pthread_rwlock_wrlock(&c->lock); }
 static void unlock(const lo_context *c)
 {
     pthread_rwlock_unlock((pthread_rwlock_t *)&c->lock);
-}
-
-/* ---- UTF-8: stage output may hold any bytes; JSON cannot ---- */
-
-/* A JSON string of s with invalid bytes replaced by U+FFFD; NULL only when
- * memory ran out. */
-static json_t *lossy_string(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j || lo_utf8_valid(s, strlen(s)))
-        return j; /* valid text that failed: out of memory */
-    char *fixed = lo_utf8_clean(s, strlen(s));
-    j = fixed ? json_string(fixed) : NULL;
-    free(fixed);
-    return j;
 }
 
 /* ---- lifecycle ---- */
@@ -105,7 +91,7 @@ int lo_context_set_str(lo_context *c, const char *key, const char *value)
 {
     if (!key || !value)
         return LO_EINVAL;
-    json_t *v = lossy_string(value);
+    json_t *v = lo_json_lossy_string(value);
     if (!v)
         return LO_ENOMEM;
     return lo_context_set(c, key, v);
@@ -231,7 +217,7 @@ int lo_context_log(lo_context *c, const char *entry)
 {
     if (!entry)
         return LO_EINVAL;
-    json_t *s = lossy_string(entry);
+    json_t *s = lo_json_lossy_string(entry);
     if (!s)
         return LO_ENOMEM;
     wrlock(c);

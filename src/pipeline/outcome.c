@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "lightsout/engine.h"
+#include "pipeline/json_lossy.h"
 
 /* status.json is small; anything bigger is not one we wrote. */
 #define STATUS_MAX_BYTES (16u * 1024u * 1024u)
@@ -47,8 +48,8 @@ int lo_status_parse(const char *s, lo_status *out)
 /* ---- UTF-8 ---- */
 
 /* A JSON string of s with invalid bytes replaced by U+FFFD; NULL only when
- * memory ran out. */
-static json_t *lossy_string(const char *s)
+ * memory ran out. Shared with context.c (pipeline/json_lossy.h). */
+json_t *lo_json_lossy_string(const char *s)
 {
     json_t *j = json_string(s);
     if (j || lo_utf8_valid(s, strlen(s)))
@@ -136,7 +137,7 @@ int lo_outcome_add_next_id(lo_outcome *o, const char *id)
         return LO_EINVAL;
     if (!o->suggested_next_ids && !(o->suggested_next_ids = json_array()))
         return LO_ENOMEM;
-    json_t *s = lossy_string(id);
+    json_t *s = lo_json_lossy_string(id);
     if (!s || json_array_append_new(o->suggested_next_ids, s) != 0)
         return LO_ENOMEM;
     return 0;
@@ -162,7 +163,7 @@ int lo_outcome_update_str(lo_outcome *o, const char *key, const char *value)
 {
     if (!key || !value)
         return LO_EINVAL;
-    json_t *v = lossy_string(value);
+    json_t *v = lo_json_lossy_string(value);
     if (!v)
         return LO_ENOMEM;
     return lo_outcome_update(o, key, v);
@@ -172,7 +173,7 @@ int lo_outcome_update_str(lo_outcome *o, const char *key, const char *value)
 
 static int put_str(json_t *obj, const char *key, const char *value)
 {
-    json_t *v = lossy_string(value ? value : "");
+    json_t *v = lo_json_lossy_string(value ? value : "");
     if (!v)
         return -1;
     return json_object_set_new(obj, key, v);
