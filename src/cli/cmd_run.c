@@ -203,7 +203,8 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
     lo_engine_config cfg = {
         .logs_root = logs, .workdir = o->workdir, .dot_path = dot, .interviewer = iv,
         .backend = backend, .on_event = progress_event, .event_ud = &p,
-        .stall_timeout_ms = o->stall_ms, .initial_context = o->set,
+        .stall_timeout_ms = o->stall_ms,
+        .initial_context = json_object_size(o->set) ? o->set : NULL,
     };
     e = lo_engine_new(g, &cfg, &err);
     if (!e) {

@@ -37,6 +37,8 @@ void progress_format(const json_t *ev, char *buf, size_t n)
     else if (!strcmp(type, "stage_failed"))
         snprintf(buf, n, "  FAIL   %s: %s%s", str(ev, "node"), str(ev, "error"),
                  json_is_true(json_object_get(ev, "will_retry")) ? " (will retry)" : "");
+    else if (!strcmp(type, "stage_interrupted"))
+        snprintf(buf, n, "  stop   %s (interrupted)", str(ev, "node"));
     else if (!strcmp(type, "stage_retrying"))
         snprintf(buf, n, "  retry  %s in %lld ms (attempt %lld)", str(ev, "node"),
                  num(ev, "delay_ms"), num(ev, "attempt"));

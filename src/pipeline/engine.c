@@ -77,6 +77,7 @@ void lo_engine_free(lo_engine *e)
         free(e->handlers[i].type);
     free(e->handlers);
     lo_artifacts_free(e->artifacts);
+    json_decref(e->manifest_set);
     lo_backend_free(e->own_backend);
     lo_interviewer_free(e->own_interviewer);
     free(e->logs_root);
@@ -387,8 +388,14 @@ static void execute_with_retry(lo_engine *e, trav *t, const lo_node *n, lo_outco
             attempt_once(e, t, n, attempt, h, o);
         }
         int64_t dur = lo_now_ms() - t0;
-        if (atomic_load(&e->cancel))
+        if (atomic_load(&e->cancel)) {
+            /* the stage's end, so its start is never left dangling */
+            f = node_fields(n);
+            json_object_set_new(f, "attempt", json_integer(attempt));
+            json_object_set_new(f, "duration_ms", json_integer(dur));
+            lo_run_emit(&e->run, "stage_interrupted", f);
             return; /* the caller records the interruption */
+        }
         if (o->status == LO_SUCCESS || o->status == LO_PARTIAL_SUCCESS ||
             o->status == LO_SKIPPED) {
             json_object_set_new(t->retries, n->id, json_integer(attempt - 1));

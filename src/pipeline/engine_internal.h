@@ -64,6 +64,7 @@ struct lo_engine {
     uint64_t seq;
     int lock_fd;        /* flock on {logs_root}/lock while a run is going */
     int journal_fd;     /* journal.jsonl, appended after each stage */
+    json_t *manifest_set; /* --set values recorded in the manifest (resume) */
 };
 
 int64_t lo_now_ms(void);        /* monotonic */

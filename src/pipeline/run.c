@@ -190,12 +190,14 @@ int run_write_manifest(struct lo_engine *e, lo_error *err)
     lo_rfc3339_now(ts, sizeof ts);
     if (!realpath(e->workdir, wd))
         snprintf(wd, sizeof wd, "%s", e->workdir);
-    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O?}",
                           "run_id", e->run_id, "name", e->g->name ? e->g->name : "",
                           "goal", lo_graph_str(e->g, "goal"), "pipeline", abs,
                           "pipeline_hash", hash, "started_at", ts,
                           "backend", e->cfg.backend ? e->cfg.backend->name : "sim",
-                          "workdir", wd, "lightsout_version", LO_VERSION);
+                          "workdir", wd, "lightsout_version", LO_VERSION,
+                          /* --set values: a run restarted from scratch needs them */
+                          "set", (json_t *)e->cfg.initial_context);
     if (!m)
         return lo_error_set(err, LO_ENOMEM, "out of memory");
     char *text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -229,6 +231,11 @@ int run_check_manifest(struct lo_engine *e, lo_error *err)
     const char *id = json_string_value(json_object_get(m, "run_id"));
     if (id)
         snprintf(e->run_id, sizeof e->run_id, "%s", id);
+    json_t *set = json_object_get(m, "set");
+    if (json_is_object(set) && !e->cfg.initial_context) {
+        e->manifest_set = json_incref(set);
+        e->cfg.initial_context = e->manifest_set;
+    }
     int rc = 0;
     if (e->dot_path && want && *want) {
         char now[64];

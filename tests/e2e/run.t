@@ -213,6 +213,13 @@ run run "$examples/gate.dot" --logs "$tmp/gate-run" --auto-approve
 [ "$rc" -eq 2 ] && [[ "$stderr" == *"needs the 'gate' handler"* ]] && [ ! -e "$tmp/gate-run" ]
 ok $? "a gate stage without its handler exits 2 before anything runs" "exit $rc" "$stderr"
 
+# ---- resume of a run killed before its first checkpoint keeps its --set values ----
+run run "$examples/linear.dot" --logs "$tmp/setfresh" --set user.flag=on
+rm -f "$tmp/setfresh/checkpoint.json" "$tmp/setfresh/journal.jsonl"
+run resume "$tmp/setfresh"
+[ "$rc" -eq 0 ] && grep -q '"user.flag": "on"' "$tmp/setfresh/checkpoint.json"
+ok $? "a run resumed from scratch gets its --set values from the manifest" "exit $rc" "$stderr"
+
 # ---- resume ----
 cp -r "$tmp/linear" "$tmp/linear-copy"
 before=$(cat "$tmp/linear/checkpoint.json")
@@ -275,6 +282,8 @@ if grep -q '"handler":"tool"' "$tmp/probe-tool2/events.jsonl" 2>/dev/null; then
     ok $? "SIGINT stops the running stage promptly (${ms} ms, the command sleeps 5 s)"
     grep -q '"state": "interrupted"' "$tmp/sigint/checkpoint.json"
     ok $? "the checkpoint of an interrupted run says interrupted" "$(cat "$tmp/sigint/checkpoint.json")"
+    grep -q '"type":"stage_interrupted".*"node":"wait"' "$tmp/sigint/events.jsonl"
+    ok $? "the interrupted stage has a stage_interrupted event"
     run status "$tmp/sigint"
     [ "$rc" -eq 0 ] && [[ "$stdout" == *interrupted* ]]
     ok $? "status shows the run interrupted" "$stdout"
