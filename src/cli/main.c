@@ -13,6 +13,7 @@ static const cli_command *const commands[] = {
     &cmd_resume,
     &cmd_status,
     &cmd_models,
+    &cmd_twin,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

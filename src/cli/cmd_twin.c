@@ -1,0 +1,164 @@
+/* lightsout twin serve: a digital twin of a provider's API on loopback,
+ * answering from tapes, until SIGINT or SIGTERM. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lightsout/twin.h"
+
+static const cli_flag flags[] = {
+    {"port", 'p', "N", "TCP port to listen on (default 0: an ephemeral port)"},
+    {"bind", 0, "ADDR", "address to listen on (default 127.0.0.1)"},
+    {"tape", 't', "FILE", "a tape (JSONL); repeat for more, tried in order"},
+    {"api-key", 0, "KEY", "the only API key accepted (default: any non-empty key)"},
+    {"log", 0, "FILE", "append one line per request to FILE (default: stderr)"},
+    {0},
+};
+
+#define MAX_TAPES 64
+
+typedef struct opts {
+    long port;
+    const char *bind, *api_key, *log;
+    const char *tapes[MAX_TAPES];
+    size_t n_tapes;
+} opts;
+
+static int on_flag(int idx, const char *arg, void *ud)
+{
+    opts *o = ud;
+    switch (idx) {
+    case 0: {
+        int64_t p;
+        if (lo_parse_int64(arg, &p) || p < 0 || p > 65535) {
+            cli_error("twin", "--port wants a port number from 0 to 65535, not '%s'", arg);
+            return EXIT_USAGE;
+        }
+        o->port = (long)p;
+        break;
+    }
+    case 1: o->bind = arg; break;
+    case 2:
+        /* repeated: each occurrence adds a tape (files are read after parsing) */
+        if (o->n_tapes == MAX_TAPES) {
+            cli_error("twin", "at most %d --tape files", MAX_TAPES);
+            return EXIT_USAGE;
+        }
+        o->tapes[o->n_tapes++] = arg;
+        break;
+    case 3: o->api_key = arg; break;
+    case 4: o->log = arg; break;
+    }
+    return 0;
+}
+
+static void log_line(const char *line, void *ud)
+{
+    FILE *f = ud;
+    /* the twin serialises calls; flush so `tail -f` sees each request */
+    fprintf(f, "%s\n", line);
+    fflush(f);
+}
+
+static int serve(opts *o, const char *provider)
+{
+    unsigned mask = 0;
+    lo_error err = {0};
+    if (lo_twin_provider_parse(provider, &mask, &err)) {
+        cli_error("twin", "%s", err.msg);
+        return EXIT_USAGE;
+    }
+    if (mask & ~lo_twin_supported()) {
+        cli_error("twin", "%s: not yet: anthropic only in this build", provider);
+        return EXIT_USAGE;
+    }
+    lo_tape *tapes[MAX_TAPES];
+    size_t n = 0, entries = 0;
+    int rc = EXIT_OK;
+    FILE *logf = stderr;
+    lo_twin *t = NULL;
+    for (; n < o->n_tapes; n++) {
+        if (!(tapes[n] = lo_tape_load(o->tapes[n], &err))) {
+            cli_error("twin", "%s", err.msg);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        entries += lo_tape_count(tapes[n]);
+    }
+    if (o->log && !(logf = fopen(o->log, "a"))) {
+        cli_error("twin", "--log %s: %s", o->log, strerror(errno));
+        logf = stderr;
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    /* Block the stop signals before the server's threads exist, so they
+     * inherit the mask and sigwait below is the one place that sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    lo_twin_config cfg = {.providers = mask, .bind = o->bind, .port = (int)o->port,
+                          .tapes = tapes, .n_tapes = n, .api_key = o->api_key,
+                          .log = log_line, .log_ud = logf};
+    if (!(t = lo_twin_start(&cfg, &err))) {
+        cli_error("twin", "%s", err.msg);
+        rc = err.code == LO_EIO ? EXIT_FAIL : EXIT_USAGE;
+        goto out;
+    }
+    const char *url = lo_twin_base_url(t);
+    printf("%s twin listening on %s\n", provider, url);
+    printf("export ANTHROPIC_BASE_URL=%s\n", url);
+    /* the key is the user's own choice on this command line, shown so the
+     * line can be pasted; without one any non-empty key is accepted */
+    printf("export ANTHROPIC_API_KEY=%s\n", o->api_key ? o->api_key : "twin-any-key");
+    fflush(stdout);
+    fprintf(stderr, "lightsout twin: %zu tape entr%s from %zu file%s; Ctrl-C stops\n", entries,
+            entries == 1 ? "y" : "ies", n, n == 1 ? "" : "s");
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    fprintf(stderr, "lightsout twin: stopping (%s) after %ld call%s\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", lo_twin_calls(t), lo_twin_calls(t) == 1 ? "" : "s");
+out:
+    lo_twin_stop(t);
+    for (size_t i = 0; i < n; i++)
+        lo_tape_free(tapes[i]);
+    if (logf != stderr)
+        fclose(logf);
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    opts o = {0};
+    int nops, code;
+    if (cli_parse(&cmd_twin, argc, argv, on_flag, &o, &nops, &code))
+        return code;
+    if (nops < 1 || strcmp(argv[1], "serve") != 0) {
+        cli_error("twin", "usage: lightsout twin serve PROVIDER [options] (see --help)");
+        return EXIT_USAGE;
+    }
+    if (nops != 2) {
+        cli_error("twin", "give one provider: anthropic, openai, gemini or all");
+        return EXIT_USAGE;
+    }
+    return serve(&o, argv[2]);
+}
+
+const cli_command cmd_twin = {
+    .name = "twin",
+    .usage = "serve PROVIDER [--port N] [--bind ADDR] [--tape FILE]... [--api-key KEY] "
+             "[--log FILE]",
+    .summary = "digital twin of a model provider's API, answering from tapes",
+    .details = "PROVIDER is anthropic (openai, gemini and all come later). The twin\n"
+               "serves the provider's real endpoints, validation, errors and streams on\n"
+               "loopback; it prints its base URL and the environment variables to\n"
+               "export, logs one line per request, and stops cleanly on Ctrl-C or\n"
+               "SIGTERM. Tapes are JSONL files of canned exchanges: see docs/twins.md.",
+    .flags = flags,
+    .run = run,
+};

@@ -1,0 +1,340 @@
+/* The twin server: an lo_http_server with each provider's routes, the call
+ * counter, deterministic ids, and the faults a tape entry can inject
+ * (latency, slow drip, cut streams, malformed bodies). Provider files build
+ * the bodies; this file decides how and when their bytes leave. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "twin/twin_internal.h"
+
+/* ------------------------------------------------------------ providers */
+
+static const struct {
+    const char *name;
+    unsigned mask;
+} PROVIDERS[] = {
+    {"anthropic", LO_TWIN_ANTHROPIC},
+    {"openai", LO_TWIN_OPENAI},
+    {"gemini", LO_TWIN_GEMINI},
+    {"all", LO_TWIN_ALL},
+};
+
+unsigned lo_twin_supported(void)
+{
+    return LO_TWIN_ANTHROPIC;
+}
+
+int lo_twin_provider_parse(const char *name, unsigned *mask, lo_error *err)
+{
+    for (size_t i = 0; i < sizeof PROVIDERS / sizeof PROVIDERS[0]; i++)
+        if (lo_str_eq(name, PROVIDERS[i].name)) {
+            *mask = PROVIDERS[i].mask;
+            return 0;
+        }
+    return lo_error_set(err, LO_EINVAL,
+                        "unknown provider '%s' (known: anthropic, openai, gemini, all)",
+                        name ? name : "");
+}
+
+/* ------------------------------------------------------------ helpers */
+
+void twin_log(lo_twin *t, const char *fmt, ...)
+{
+    if (!t->log)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* the callback may write to one FILE from many server threads */
+    pthread_mutex_lock(&t->log_mu);
+    t->log(line, t->log_ud);
+    pthread_mutex_unlock(&t->log_mu);
+}
+
+/* splitmix64: a good spread from consecutive seeds, no state to share. */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+void twin_id(char *out, size_t len, const char *prefix, const char *salt, uint64_t seed,
+             size_t n)
+{
+    static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    size_t p = (size_t)snprintf(out, len, "%s", prefix);
+    uint64_t x = lo_hash(salt, strlen(salt)) ^ mix(seed);
+    for (size_t i = 0; i < n && p + 1 < len; i++) {
+        x = mix(x + i);
+        out[p++] = B62[x % 62];
+    }
+    out[p < len ? p : len - 1] = '\0';
+}
+
+bool twin_key_ok(const lo_twin *t, const char *key)
+{
+    if (!key || !*key)
+        return false;
+    if (!t->api_key)
+        return true;
+    size_t a = strlen(key), b = strlen(t->api_key);
+    unsigned char diff = (unsigned char)(a != b);
+    /* compare the whole configured key whatever the presented length */
+    for (size_t i = 0; i < b; i++)
+        diff |= (unsigned char)(t->api_key[i] ^ (i < a ? key[i] : 0));
+    return diff == 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ feeds */
+
+/* A response sent piece by piece from the server's producer callback, so a
+ * delay never blocks a server thread: the producer answers 0 (not yet) until
+ * the piece is due. */
+struct feed {
+    char **parts;
+    size_t n, next; /* parts to send; the one being sent */
+    size_t off;     /* bytes of parts[next] already sent */
+    int64_t due;    /* monotonic ms before which nothing is sent */
+    long drip_ms;
+};
+
+static void feed_free(void *ud)
+{
+    struct feed *f = ud;
+    for (size_t i = 0; i < f->n; i++)
+        free(f->parts[i]);
+    free(f->parts);
+    free(f);
+}
+
+static ssize_t feed_produce(void *ud, char *buf, size_t max)
+{
+    struct feed *f = ud;
+    if (f->next >= f->n)
+        return -1;
+    if (now_ms() < f->due)
+        return 0;
+    const char *p = f->parts[f->next];
+    size_t left = strlen(p) - f->off;
+    size_t k = left < max ? left : max;
+    memcpy(buf, p + f->off, k);
+    f->off += k;
+    if (f->off == strlen(p)) {
+        f->next++;
+        f->off = 0;
+        f->due = now_ms() + f->drip_ms;
+    }
+    return (ssize_t)k;
+}
+
+/* Cut a JSON text in half: what a proxy that dropped the connection, or a
+ * buggy server, leaves a client to parse. */
+static char *malform(const char *s)
+{
+    size_t n = strlen(s);
+    return lo_strndup(s, n > 1 ? n / 2 : 0);
+}
+
+static void send_parts(lo_http_response *res, int status, const char *ctype, char **parts,
+                       size_t n, const lo_tape_fault *f)
+{
+    struct feed *fd = lo_calloc(1, sizeof *fd);
+    if (!fd) {
+        for (size_t i = 0; i < n; i++)
+            free(parts[i]);
+        free(parts);
+        lo_http_respond(res, 500, "application/json", NULL, 0);
+        return;
+    }
+    fd->parts = parts;
+    fd->n = n;
+    /* cut_after: the parts past the cut are never sent */
+    if (f && f->cut_after >= 0 && (size_t)f->cut_after < n)
+        fd->n = (size_t)f->cut_after;
+    for (size_t i = fd->n; i < n; i++)
+        free(parts[i]);
+    fd->due = now_ms() + (f ? f->latency_ms : 0);
+    fd->drip_ms = f ? f->drip_ms : 0;
+    lo_http_stream(res, status, ctype, feed_produce, fd, feed_free);
+}
+
+void twin_send(lo_http_response *res, int status, const char *ctype, const char *body,
+               size_t len, const lo_tape_fault *f)
+{
+    if (!f || (!f->latency_ms && !f->malformed)) {
+        lo_http_respond(res, status, ctype, body, len);
+        return;
+    }
+    char *copy = f->malformed ? malform(body) : lo_strndup(body, len);
+    if (copy && !f->latency_ms) {
+        lo_http_respond(res, status, ctype, copy, strlen(copy));
+        free(copy);
+        return;
+    }
+    char **parts = lo_malloc(sizeof *parts);
+    if (!parts || !copy) {
+        free(parts);
+        free(copy);
+        lo_http_respond(res, 500, "application/json", NULL, 0);
+        return;
+    }
+    parts[0] = copy;
+    lo_tape_fault g = *f;
+    g.cut_after = -1; /* a single body is never cut by event count */
+    send_parts(res, status, ctype, parts, 1, &g);
+}
+
+void twin_send_events(lo_http_response *res, char **events, size_t n, const lo_tape_fault *f)
+{
+    if (f && f->malformed && n > 0) {
+        /* The second event (the first after the opening one) carries data
+         * that is not JSON: the event framing stays intact, the payload
+         * does not parse. */
+        size_t i = n > 1 ? 1 : 0;
+        char *data = strstr(events[i], "data: ");
+        if (data) {
+            data += 6;
+            size_t keep = (size_t)(data - events[i]) + strlen(data) / 2;
+            lo_buf b;
+            lo_buf_init(&b, 0);
+            lo_buf_append(&b, events[i], keep);
+            lo_buf_puts(&b, "\n\n");
+            char *s = lo_buf_steal(&b);
+            if (s) {
+                free(events[i]);
+                events[i] = s;
+            }
+        }
+    }
+    send_parts(res, 200, "text/event-stream", events, n, f);
+}
+
+void twin_send_raw_sse(lo_http_response *res, const char *text, const lo_tape_fault *f)
+{
+    char **ev = NULL;
+    size_t n = 0, cap = 0;
+    const char *p = text;
+    while (*p) {
+        /* an event ends at a blank line: "\n\n" (or "\r\n\r\n") */
+        const char *e = strstr(p, "\n\n");
+        const char *e2 = strstr(p, "\r\n\r\n");
+        size_t len;
+        if (e2 && (!e || e2 < e))
+            len = (size_t)(e2 - p) + 4;
+        else if (e)
+            len = (size_t)(e - p) + 2;
+        else
+            len = strlen(p);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **ne = lo_realloc(ev, cap * sizeof *ne);
+            if (!ne)
+                break;
+            ev = ne;
+        }
+        if (!(ev[n] = lo_strndup(p, len)))
+            break;
+        n++;
+        p += len;
+    }
+    twin_send_events(res, ev, n, f);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
+{
+    unsigned mask = cfg->providers;
+    if (!mask) {
+        if (!cfg->provider) {
+            lo_error_set(err, LO_EINVAL, "no provider given (anthropic, openai, gemini, all)");
+            return NULL;
+        }
+        if (lo_twin_provider_parse(cfg->provider, &mask, err))
+            return NULL;
+    }
+    if (mask & ~lo_twin_supported()) {
+        lo_error_set(err, LO_EINVAL, "not yet: anthropic only in this build");
+        return NULL;
+    }
+    lo_twin *t = lo_calloc(1, sizeof *t);
+    if (!t) {
+        lo_error_set(err, LO_ENOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&t->log_mu, NULL);
+    t->log = cfg->log;
+    t->log_ud = cfg->log_ud;
+    if (cfg->n_tapes) {
+        t->tapes = lo_calloc(cfg->n_tapes, sizeof *t->tapes);
+        if (!t->tapes)
+            goto nomem;
+        memcpy(t->tapes, cfg->tapes, cfg->n_tapes * sizeof *t->tapes);
+        t->n_tapes = cfg->n_tapes;
+    }
+    if (cfg->api_key && !(t->api_key = lo_strdup(cfg->api_key)))
+        goto nomem;
+    if (lo_llm_catalog_load(cfg->models_path, &t->catalog, err))
+        goto fail;
+    /* Tapes can hold whole conversations; the server's log is not used
+     * (the twin writes its own line per request, with the tape entry). */
+    lo_http_config hc = {.bind = cfg->bind, .port = cfg->port, .threads = 4};
+    if (!(t->srv = lo_http_server_start(&hc, err)))
+        goto fail;
+    if ((mask & LO_TWIN_ANTHROPIC) && twin_anthropic_routes(t, err))
+        goto fail;
+    const char *host = cfg->bind && *cfg->bind ? cfg->bind : LO_HTTP_DEFAULT_BIND;
+    /* 0.0.0.0 and :: listen everywhere; a client reaches them on loopback */
+    if (!strcmp(host, "0.0.0.0"))
+        host = "127.0.0.1";
+    bool v6 = strchr(host, ':') != NULL;
+    if (!strcmp(host, "::"))
+        host = "::1";
+    snprintf(t->base_url, sizeof t->base_url, "http://%s%s%s:%d", v6 ? "[" : "", host,
+             v6 ? "]" : "", lo_http_server_port(t->srv));
+    return t;
+nomem:
+    lo_error_set(err, LO_ENOMEM, "out of memory");
+fail:
+    lo_twin_stop(t);
+    return NULL;
+}
+
+int lo_twin_port(const lo_twin *t)
+{
+    return t && t->srv ? lo_http_server_port(t->srv) : 0;
+}
+
+const char *lo_twin_base_url(const lo_twin *t)
+{
+    return t ? t->base_url : "";
+}
+
+long lo_twin_calls(const lo_twin *t)
+{
+    return t ? atomic_load(&((lo_twin *)t)->calls) : 0;
+}
+
+void lo_twin_stop(lo_twin *t)
+{
+    if (!t)
+        return;
+    lo_http_server_stop(t->srv);
+    lo_llm_catalog_free(t->catalog);
+    free(t->tapes);
+    free(t->api_key);
+    pthread_mutex_destroy(&t->log_mu);
+    free(t);
+}

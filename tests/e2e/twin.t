@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# End-to-end tests of `lightsout twin serve`, printed as TAP: start the
+# Anthropic twin on an ephemeral port with the shipped tape, talk to it with
+# curl, stop it with SIGINT; bad tapes and providers exit 2.
+#
+#   LIGHTSOUT    the binary (default: bin/lightsout next to this tree)
+#   LO_TESTDATA  the fixtures (default: tests/data next to this script)
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+LIGHTSOUT=${LIGHTSOUT:-$root/bin/lightsout}
+LO_TESTDATA=${LO_TESTDATA:-$root/tests/data}
+tape=$LO_TESTDATA/tapes/basic.jsonl
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lo-twin.XXXXXX")
+pid=""
+cleanup() {
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+n=0
+out=""
+ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC...]
+    local status=$1 desc=$2
+    shift 2
+    n=$((n + 1))
+    if [ "$status" -eq 0 ]; then
+        out+="ok $n - $desc"$'\n'
+    else
+        out+="not ok $n - $desc"$'\n'
+        local d
+        for d in "$@"; do
+            out+=$(printf '%s\n' "$d" | sed 's/^/# /')$'\n'
+        done
+    fi
+}
+skip() { n=$((n + 1)); out+="ok $n # skip $1"$'\n'; }
+finish() { printf '1..%d\n%s' "$n" "$out"; }
+
+if [ ! -x "$LIGHTSOUT" ]; then
+    echo "1..0 # skip no binary at $LIGHTSOUT (run make)"
+    exit 0
+fi
+if ! command -v curl >/dev/null 2>&1; then
+    echo "1..0 # skip curl is not installed"
+    exit 0
+fi
+
+# ---- serve ----
+"$LIGHTSOUT" twin serve anthropic --port 0 --tape "$tape" --api-key sk-e2e-key \
+    --log "$tmp/requests.log" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+url=""
+for _ in $(seq 100); do
+    url=$(sed -n 's/^export ANTHROPIC_BASE_URL=//p' "$tmp/out")
+    [ -n "$url" ] && break
+    sleep 0.05
+done
+[[ "$url" =~ ^http://127\.0\.0\.1:[0-9]+$ ]]
+ok $? "twin serve prints export ANTHROPIC_BASE_URL=http://127.0.0.1:PORT" "$(cat "$tmp/out" "$tmp/err")"
+grep -qx 'export ANTHROPIC_API_KEY=sk-e2e-key' "$tmp/out"
+ok $? "twin serve prints the export ANTHROPIC_API_KEY line" "$(cat "$tmp/out")"
+
+msg() { # msg KEY BODY -> status on the last line
+    curl -s -w '\n%{http_code}' "$url/v1/messages" -H "x-api-key: $1" \
+        -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' -d "$2"
+}
+hello='{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hello"}]}'
+res=$(msg sk-e2e-key "$hello")
+[ "$(tail -n1 <<<"$res")" = 200 ] && [[ "$res" == *'"text":"Hello! How can I help you today?"'* ]] &&
+    [[ "$res" == *'"id":"msg_'* ]] && [[ "$res" == *'"stop_reason":"end_turn"'* ]]
+ok $? "a Messages request gets the tape's text in a Message body" "$res"
+
+res=$(msg sk-wrong "$hello")
+[ "$(tail -n1 <<<"$res")" = 401 ] && [[ "$res" == *'"type":"authentication_error"'* ]] &&
+    [[ "$res" != *sk-wrong* ]]
+ok $? "a wrong key gets 401 authentication_error (the key is not echoed)" "$res"
+
+res=$(msg sk-e2e-key '{"model":"claude-sonnet-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hello"}]}')
+[[ "$res" == "event: message_start"* ]] && [[ "$res" == *"event: ping"* ]] &&
+    [[ "$res" == *$'event: message_stop\ndata: {"type":"message_stop"}'* ]]
+ok $? "\"stream\": true gets the SSE event sequence" "$res"
+
+res=$(msg sk-e2e-key '{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"nothing like it"}]}')
+[ "$(tail -n1 <<<"$res")" = 400 ] && [[ "$res" == *"basic.jsonl:1"* ]]
+ok $? "an unmatched request gets 400 naming the closest tape line" "$res"
+
+kill -INT "$pid"
+rc=0
+for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+done
+wait "$pid"
+rc=$?
+pid=""
+[ "$rc" -eq 0 ]
+ok $? "SIGINT stops the twin with exit 0" "exit $rc" "$(cat "$tmp/err")"
+[ "$(grep -c '^anthropic POST /v1/messages' "$tmp/requests.log")" -eq 4 ] &&
+    ! grep -q 'sk-' "$tmp/requests.log"
+ok $? "--log has one line per request and no key" "$(cat "$tmp/requests.log")"
+
+# ---- refusals ----
+run() {
+    "$LIGHTSOUT" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    stderr=$(cat "$tmp/err")
+}
+run twin serve anthropic --tape "$tmp/no-such-tape.jsonl"
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"no-such-tape.jsonl"* ]]
+ok $? "a missing tape exits 2 and names the file" "exit $rc" "$stderr"
+
+printf '{"reply":{"text":"fine"}}\n{"reply":{"text":"x"},"fualt":{}}\n' >"$tmp/bad.jsonl"
+run twin serve anthropic --tape "$tmp/bad.jsonl"
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"bad.jsonl:2: "*"fualt"* ]]
+ok $? "a bad tape line exits 2 with FILE:LINE" "exit $rc" "$stderr"
+
+run twin serve openai
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"not yet: anthropic only"* ]]
+ok $? "twin serve openai exits 2: not yet" "exit $rc" "$stderr"
+
+run twin serve cohere
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"unknown provider"* ]]
+ok $? "an unknown provider exits 2" "exit $rc" "$stderr"
+
+run twin
+[ "$rc" -eq 2 ]
+ok $? "twin without serve exits 2" "exit $rc" "$stderr"
+
+run twin serve anthropic --port 70000
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"--port"* ]]
+ok $? "--port 70000 exits 2" "exit $rc" "$stderr"
+
+finish
