@@ -498,4 +498,145 @@ int lo_llm_cost(const lo_llm_model *m, const lo_llm_usage *u, double *usd);
 /* The same at the prices in force at when. */
 int lo_llm_cost_at(const lo_llm_model *m, const lo_llm_usage *u, time_t when, double *usd);
 
+/* ======================================================================
+ * Client and provider adapters (§2.4, §4.1, §4.2, §6.6, §7)
+ * src/llm/client.c (client core), src/llm/anthropic.c (Messages API)
+ *
+ * A client holds one configuration per provider (API key, base URL, extra
+ * headers, timeouts), a retry policy, an optional model catalog and an
+ * optional cancel flag. It picks the provider of a request, calls that
+ * provider's adapter and retries retryable failures. A client is immutable
+ * once requests run: lo_llm_complete and lo_llm_stream may be called from
+ * many threads at once on one client.
+ *
+ * API keys never appear in error messages, logs or stream events: adapters
+ * send them only as headers, and the client scrubs the key from any message
+ * a provider sends back.
+ * ====================================================================== */
+
+#include <stdatomic.h>
+
+/* A stream event handler. The event and everything it points to are valid
+ * during the call only. Return non-zero to stop the stream: the call then
+ * fails with LO_LLM_ERR_ABORT. */
+typedef int (*lo_llm_event_fn)(const lo_llm_stream_event *ev, void *ud);
+
+/* What an adapter gets for one call: the resolved provider configuration.
+ * Every pointer is borrowed for the duration of the call. */
+typedef struct lo_llm_call {
+    const char *provider;         /* the adapter's name */
+    const char *api_key;          /* never NULL or empty */
+    const char *base_url;         /* without a trailing slash */
+    const char *const *headers;   /* extra "Name: value", NULL-terminated; may be NULL */
+    long timeout_ms;              /* whole request, streams included; 0 = none */
+    long connect_timeout_ms;      /* 0 = libcurl's default */
+    const atomic_bool *cancel;    /* may be NULL */
+} lo_llm_call;
+
+/* A provider adapter: a const table, one per provider API. Both calls return
+ * 0 with *out set (the caller frees it) or a negative lo_err with err filled
+ * and *out NULL. stream delivers events to on_event as they arrive; a
+ * failure after the first event also reaches on_event as one ERROR event.
+ * Adapters never retry: the client does. */
+typedef struct lo_llm_adapter {
+    const char *name;             /* "anthropic" */
+    const char *api_key_env;      /* "ANTHROPIC_API_KEY" */
+    const char *base_url_env;     /* "ANTHROPIC_BASE_URL" */
+    const char *default_base_url; /* "https://api.anthropic.com" */
+    int (*complete)(const lo_llm_call *call, const lo_llm_request *req,
+                    lo_llm_response **out, lo_llm_error *err);
+    int (*stream)(const lo_llm_call *call, const lo_llm_request *req,
+                  lo_llm_event_fn on_event, void *ud,
+                  lo_llm_response **out, lo_llm_error *err);
+} lo_llm_adapter;
+
+/* The Anthropic Messages API (POST {base}/v1/messages). docs/llm.md lists
+ * its translation choices: max_tokens default, reasoning_effort mapping,
+ * automatic cache_control breakpoints, provider_options keys. */
+extern const lo_llm_adapter lo_llm_anthropic_adapter;
+
+#define LO_LLM_ANTHROPIC_VERSION "2023-06-01"
+#define LO_LLM_ANTHROPIC_DEFAULT_MAX_TOKENS 4096
+
+/* The adapter of a provider name; NULL when this build has none. */
+const lo_llm_adapter *lo_llm_adapter_find(const char *name);
+/* The adapters of this build, in a fixed order; *n is their count. */
+const lo_llm_adapter *const *lo_llm_adapters(size_t *n);
+
+/* ---- client ---- */
+
+typedef struct lo_llm_client lo_llm_client;
+
+typedef struct lo_llm_provider_config {
+    const char *provider;         /* an adapter name; required */
+    const char *api_key;          /* NULL = the adapter's environment variable */
+    const char *base_url;         /* NULL = its _BASE_URL variable, else the default */
+    const char *const *headers;   /* extra "Name: value", NULL-terminated; copied */
+    long timeout_ms;              /* 0 = LO_LLM_DEFAULT_TIMEOUT_MS; < 0 = none */
+    long connect_timeout_ms;      /* 0 = LO_LLM_DEFAULT_CONNECT_TIMEOUT_MS */
+} lo_llm_provider_config;
+
+#define LO_LLM_DEFAULT_TIMEOUT_MS 600000L        /* 10 minutes, as the SDKs */
+#define LO_LLM_DEFAULT_CONNECT_TIMEOUT_MS 10000L
+
+/* §6.6. The client applies it to every complete and stream call (set
+ * max_retries to 0 to turn retries off). Only retryable errors are retried;
+ * a Retry-After within max_delay replaces the computed delay and one beyond
+ * it fails at once; a stream is retried only until its first event reached
+ * the caller. */
+typedef struct lo_llm_retry_policy {
+    int max_retries;              /* 2: attempts after the first */
+    double base_delay;            /* 1.0 s */
+    double max_delay;             /* 60.0 s */
+    double backoff_multiplier;    /* 2.0 */
+    bool jitter;                  /* true: delay * uniform(0.5, 1.5) */
+    /* Called before each retry sleep; may be NULL. */
+    void (*on_retry)(const lo_llm_error *e, int attempt, double delay_s, void *ud);
+    void *on_retry_ud;
+} lo_llm_retry_policy;
+
+void lo_llm_retry_policy_init(lo_llm_retry_policy *p); /* the defaults above */
+
+/* An empty client: no providers, default retry policy, no catalog. */
+lo_llm_client *lo_llm_client_new(void);
+/* A client with every provider whose API key variable is set and non-empty
+ * (ANTHROPIC_API_KEY, with ANTHROPIC_BASE_URL or the default base URL), and
+ * the model catalog when one can be found (lo_llm_catalog_find; none is not
+ * an error). No key set is not an error either: a call then fails with a
+ * configuration error naming the variable to set. */
+int lo_llm_client_from_env(lo_llm_client **out, lo_llm_error *err);
+void lo_llm_client_free(lo_llm_client *c);
+
+/* Configure (or reconfigure) one provider. LO_EINVAL with a configuration
+ * error for an unknown provider or a missing key (naming the variable). */
+int lo_llm_client_add_provider(lo_llm_client *c, const lo_llm_provider_config *cfg,
+                               lo_llm_error *err);
+/* True when provider is configured. */
+bool lo_llm_client_has_provider(const lo_llm_client *c, const char *provider);
+void lo_llm_client_set_retry(lo_llm_client *c, const lo_llm_retry_policy *p);
+/* Borrowed; replaces (and frees) a catalog from_env loaded. NULL = none. */
+void lo_llm_client_set_catalog(lo_llm_client *c, const lo_llm_catalog *cat);
+/* Borrowed flag: when it becomes true, calls in flight stop (retry sleeps
+ * included) and fail with LO_LLM_ERR_ABORT. NULL = none. */
+void lo_llm_client_set_cancel(lo_llm_client *c, const atomic_bool *flag);
+
+/* Which provider serves req: req->provider when set; else the catalog's
+ * provider for req->model; else the only configured provider. Returns the
+ * adapter name, or NULL with a configuration error. */
+const char *lo_llm_client_resolve(const lo_llm_client *c, const lo_llm_request *req,
+                                  lo_llm_error *err);
+
+/* One request, the whole response (§4.1). 0 with *out set (free it with
+ * lo_llm_response_free), or a negative lo_err with *out NULL and err (may
+ * be NULL) filled: LO_EINVAL for configuration errors, LO_ECANCELED for
+ * aborts, LO_EIO for everything a provider or the network did. */
+int lo_llm_complete(lo_llm_client *c, const lo_llm_request *req,
+                    lo_llm_response **out, lo_llm_error *err);
+/* One streamed request (§4.2): events go to on_event as they arrive, the
+ * last one FINISH (with the accumulated response) or ERROR; *out (may be
+ * NULL) receives the accumulated response. Returns as lo_llm_complete. */
+int lo_llm_stream(lo_llm_client *c, const lo_llm_request *req,
+                  lo_llm_event_fn on_event, void *ud,
+                  lo_llm_response **out, lo_llm_error *err);
+
 #endif

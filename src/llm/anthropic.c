@@ -1,0 +1,1404 @@
+/* The Anthropic Messages API adapter (unified-llm-spec §7 for Anthropic):
+ * request translation with automatic prompt-cache breakpoints (§2.10),
+ * response, error and stream translation. One blocking libcurl call per
+ * request through lo_http_do; streams go through the lo_sse parser. JSON is
+ * built and read with jansson only. The client (client.c) retries; this
+ * file never does. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "lightsout/http.h"
+#include "lightsout/llm.h"
+#include "lightsout/net.h"
+
+#define PROVIDER "anthropic"
+
+/* A budget below this is refused by the API. */
+#define MIN_THINKING_BUDGET 1024
+/* Room left for the answer when thinking raises the max_tokens default. */
+#define ANSWER_ROOM 4096
+
+/* ---- small helpers ---- */
+
+static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
+{
+    lo_llm_error_set(err, kind, PROVIDER, "%s", "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return kind == LO_LLM_ERR_ABORT ? LO_ECANCELED : kind == LO_LLM_ERR_CONFIGURATION ? LO_EINVAL
+                                                                                      : LO_EIO;
+}
+
+static int oom(lo_llm_error *err)
+{
+    return fail(err, LO_LLM_ERR_PROVIDER, "out of memory"), LO_ENOMEM;
+}
+
+/* json_object_set_new that reports failure. It steals v either way, also
+ * when o is NULL, so a value built first never leaks. */
+static bool put(json_t *o, const char *k, json_t *v)
+{
+    return v && json_object_set_new(o, k, v) == 0;
+}
+
+static bool push(json_t *a, json_t *v)
+{
+    return v && json_array_append_new(a, v) == 0;
+}
+
+/* Push b onto a when ok, else release it; returns whether b landed. */
+static bool push_if(json_t *a, json_t *b, bool ok)
+{
+    if (!ok) {
+        json_decref(b);
+        return false;
+    }
+    return push(a, b);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The anthropic section of provider_options (borrowed), or NULL. */
+static json_t *anthropic_options(const lo_llm_request *req)
+{
+    json_t *o = json_object_get(req->provider_options, PROVIDER);
+    return json_is_object(o) ? o : NULL;
+}
+
+/* ---- base64 (for media given as a local path) ---- */
+
+static char *base64_encode(const unsigned char *in, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = lo_malloc((n + 2) / 3 * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* MIME type from a file name, for media given by path without one. */
+static const char *guess_type(const char *path, lo_llm_content_kind kind)
+{
+    const char *dot = strrchr(path, '.');
+    static const struct {
+        const char *ext, *type;
+    } map[] = {{".png", "image/png"},   {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
+               {".gif", "image/gif"},   {".webp", "image/webp"}, {".pdf", "application/pdf"},
+               {".txt", "text/plain"},  {".md", "text/plain"}};
+    for (size_t i = 0; dot && i < sizeof map / sizeof *map; i++)
+        if (strcasecmp(dot, map[i].ext) == 0)
+            return map[i].type;
+    return kind == LO_CONTENT_DOCUMENT ? "application/pdf" : "image/png";
+}
+
+/* ---- request translation (§7.3) ---- */
+
+/* {"type": "url"|"base64", ...} for an image or document. */
+static json_t *media_source(const lo_llm_media *m, lo_llm_content_kind kind, lo_llm_error *err,
+                            int *rc)
+{
+    json_t *src = json_object();
+    if (!src)
+        return *rc = oom(err), NULL;
+    bool ok = true;
+    const char *deflt = kind == LO_CONTENT_DOCUMENT ? "application/pdf" : "image/png";
+    if (m->url && strncmp(m->url, "data:", 5) == 0) {
+        /* data:<mime>;base64,<data> goes as a base64 source: the API takes
+         * only http(s) URLs. */
+        const char *semi = strstr(m->url, ";base64,");
+        if (!semi) {
+            json_decref(src);
+            *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "a data: URL must be base64-encoded");
+            return NULL;
+        }
+        char *mime = lo_strndup(m->url + 5, (size_t)(semi - m->url - 5));
+        ok = mime && put(src, "type", json_string("base64")) &&
+             put(src, "media_type", json_string(*mime ? mime : deflt)) &&
+             put(src, "data", json_string(semi + 8));
+        free(mime);
+    } else if (m->url) {
+        ok = put(src, "type", json_string("url")) && put(src, "url", json_string(m->url));
+    } else {
+        char *data = NULL;
+        const char *b64 = m->data;
+        const char *type = m->media_type ? m->media_type : deflt;
+        if (m->path) {
+            char *bytes = NULL;
+            size_t len = 0;
+            lo_error fe;
+            if (lo_file_read(m->path, 0, &bytes, &len, &fe) != 0) {
+                json_decref(src);
+                *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "%s", fe.msg);
+                return NULL;
+            }
+            data = base64_encode((const unsigned char *)bytes, len);
+            free(bytes);
+            if (!data) {
+                json_decref(src);
+                return *rc = oom(err), NULL;
+            }
+            b64 = data;
+            if (!m->media_type)
+                type = guess_type(m->path, kind);
+        }
+        ok = put(src, "type", json_string("base64")) &&
+             put(src, "media_type", json_string(type)) && put(src, "data", json_string(b64));
+        free(data);
+    }
+    if (!ok) {
+        json_decref(src);
+        return *rc = oom(err), NULL;
+    }
+    return src;
+}
+
+static json_t *media_block(const lo_llm_media *m, lo_llm_content_kind kind, lo_llm_error *err,
+                           int *rc)
+{
+    json_t *src = media_source(m, kind, err, rc);
+    if (!src)
+        return NULL;
+    json_t *b = json_object();
+    bool ok = put(b, "source", src) &&
+              put(b, "type", json_string(kind == LO_CONTENT_DOCUMENT ? "document" : "image"));
+    if (ok && kind == LO_CONTENT_DOCUMENT && m->file_name)
+        ok = put(b, "title", json_string(m->file_name));
+    if (!ok) {
+        json_decref(b);
+        return *rc = oom(err), NULL;
+    }
+    return b;
+}
+
+/* Tool result content is a string or a list of blocks: text stays a
+ * string, JSON values travel as their JSON text, and an image result adds
+ * an image block after the text. */
+static json_t *tool_result_block(const lo_llm_tool_result *tr, lo_llm_error *err, int *rc)
+{
+    json_t *b = json_object();
+    if (!b)
+        return *rc = oom(err), NULL;
+    char *dumped = NULL;
+    const char *text = json_string_value(tr->content);
+    if (!text && tr->content) {
+        dumped = json_dumps(tr->content, JSON_COMPACT | JSON_ENCODE_ANY);
+        text = dumped;
+    }
+    bool ok = put(b, "type", json_string("tool_result")) &&
+              put(b, "tool_use_id", json_string(tr->tool_call_id)) && text;
+    bool has_image = tr->image.url || tr->image.data || tr->image.path;
+    if (ok && has_image) {
+        json_t *content = json_array(), *tb = json_object();
+        ok = push_if(content, tb, put(tb, "type", json_string("text")) &&
+                                      put(tb, "text", json_string(text)));
+        json_t *img = ok ? media_block(&tr->image, LO_CONTENT_IMAGE, err, rc) : NULL;
+        if (ok && !img) {
+            json_decref(content);
+            json_decref(b);
+            free(dumped);
+            return NULL;
+        }
+        ok = push(content, img) && ok;
+        ok = put(b, "content", content) && ok;
+    } else if (ok) {
+        ok = put(b, "content", json_string(text));
+    }
+    if (ok && tr->is_error)
+        ok = put(b, "is_error", json_true());
+    free(dumped);
+    if (!ok) {
+        json_decref(b);
+        return *rc = oom(err), NULL;
+    }
+    return b;
+}
+
+/* One content block, or NULL with *rc == 0 for a part Anthropic cannot
+ * take and that is dropped on purpose. */
+static json_t *part_block(const lo_llm_message *m, const lo_llm_part *p, lo_llm_error *err,
+                          int *rc)
+{
+    json_t *b = NULL;
+    bool ok = true;
+    *rc = 0;
+    switch (p->kind) {
+    case LO_CONTENT_TEXT:
+        if (!p->text || !*p->text)
+            return NULL; /* the API refuses empty text blocks */
+        if (m->role == LO_ROLE_TOOL && m->tool_call_id) {
+            /* A tool message carrying plain text answers its call. */
+            lo_llm_tool_result tr = {.tool_call_id = m->tool_call_id};
+            json_t *s = json_string(p->text);
+            tr.content = s;
+            b = s ? tool_result_block(&tr, err, rc) : NULL;
+            json_decref(s);
+            if (!b && !*rc)
+                *rc = oom(err);
+            return b;
+        }
+        b = json_object();
+        ok = b && put(b, "type", json_string("text")) && put(b, "text", json_string(p->text));
+        break;
+    case LO_CONTENT_IMAGE:
+    case LO_CONTENT_DOCUMENT:
+        return media_block(&p->media, p->kind, err, rc);
+    case LO_CONTENT_AUDIO:
+        *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "the Anthropic Messages API takes no audio input");
+        return NULL;
+    case LO_CONTENT_TOOL_CALL: {
+        json_t *input = NULL;
+        if (json_is_object(p->tool_call.arguments))
+            input = json_deep_copy(p->tool_call.arguments);
+        else if (p->tool_call.raw_arguments) {
+            input = json_loads(p->tool_call.raw_arguments, 0, NULL);
+            if (!json_is_object(input)) {
+                json_decref(input);
+                input = NULL;
+            }
+        }
+        /* The API insists on an object; arguments that were not one (the
+         * model's mistake, already reported to it) go back empty. */
+        if (!input)
+            input = json_object();
+        b = json_object();
+        ok = put(b, "input", input) && put(b, "type", json_string("tool_use")) &&
+             put(b, "id", json_string(p->tool_call.id)) &&
+             put(b, "name", json_string(p->tool_call.name));
+        break;
+    }
+    case LO_CONTENT_TOOL_RESULT:
+        return tool_result_block(&p->tool_result, err, rc);
+    case LO_CONTENT_THINKING:
+        /* Without a signature the API rejects the block (thinking from
+         * another provider, or made up): it is dropped. */
+        if (!p->thinking.signature)
+            return NULL;
+        b = json_object();
+        ok = b && put(b, "type", json_string("thinking")) &&
+             put(b, "thinking", json_string(p->thinking.text ? p->thinking.text : "")) &&
+             put(b, "signature", json_string(p->thinking.signature));
+        break;
+    case LO_CONTENT_REDACTED_THINKING:
+        b = json_object();
+        ok = b && put(b, "type", json_string("redacted_thinking")) &&
+             put(b, "data", json_string(p->redacted.data));
+        break;
+    case LO_CONTENT_OTHER:
+        /* A block this adapter does not model (server tool use, ...) goes
+         * back exactly as it came. */
+        if (!json_is_object(p->other.raw))
+            return NULL;
+        if (!(b = json_deep_copy(p->other.raw)))
+            ok = false;
+        break;
+    }
+    if (!ok) {
+        json_decref(b);
+        *rc = oom(err);
+        return NULL;
+    }
+    return b;
+}
+
+/* reasoning_effort -> thinking budget_tokens; 0 = thinking off. */
+static int effort_budget(const char *effort, int64_t *budget)
+{
+    static const struct {
+        const char *name;
+        int64_t budget;
+    } map[] = {{"none", 0},     {"minimal", 0},     {"low", 2048},
+               {"medium", 8192}, {"high", 16384},    {"xhigh", 32768},
+               {"max", 32768}};
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(effort, map[i].name) == 0) {
+            *budget = map[i].budget;
+            return 0;
+        }
+    return LO_EINVAL;
+}
+
+/* cache_control on a block that may carry one. */
+static bool mark_cache(json_t *block)
+{
+    if (!json_is_object(block) || json_object_get(block, "cache_control"))
+        return true;
+    const char *t = jstr(block, "type");
+    if (t && (strcmp(t, "thinking") == 0 || strcmp(t, "redacted_thinking") == 0))
+        return true; /* the API refuses cache_control on thinking blocks */
+    json_t *cc = json_object();
+    return put(block, "cache_control", cc) && put(cc, "type", json_string("ephemeral"));
+}
+
+/* The §2.10 heuristic: three breakpoints, on the end of the system prompt,
+ * on the last tool definition, and on the last block of the last user
+ * message. Each marks the end of a prefix that the next turn of an agent
+ * loop repeats unchanged, so the next request reads it from the cache; the
+ * API allows four per request. */
+static bool add_cache_breakpoints(json_t *body)
+{
+    json_t *system = json_object_get(body, "system");
+    json_t *tools = json_object_get(body, "tools");
+    json_t *msgs = json_object_get(body, "messages");
+    bool ok = true;
+    if (json_is_array(system) && json_array_size(system))
+        ok = mark_cache(json_array_get(system, json_array_size(system) - 1));
+    if (ok && json_is_array(tools) && json_array_size(tools))
+        ok = mark_cache(json_array_get(tools, json_array_size(tools) - 1));
+    for (size_t i = json_array_size(msgs); ok && i-- > 0;) {
+        json_t *m = json_array_get(msgs, i);
+        if (!lo_str_eq(jstr(m, "role"), "user"))
+            continue;
+        json_t *content = json_object_get(m, "content");
+        if (json_array_size(content))
+            ok = mark_cache(json_array_get(content, json_array_size(content) - 1));
+        break;
+    }
+    return ok;
+}
+
+/* The Messages API body for req, and the anthropic-beta header value
+ * (*beta, NULL when none). */
+static int build_body(const lo_llm_request *req, bool streaming, json_t **out, char **beta,
+                      lo_llm_error *err)
+{
+    *out = NULL;
+    *beta = NULL;
+    json_t *body = json_object(), *system = json_array(), *msgs = json_array();
+    int rc = 0;
+    if (!body || !system || !msgs) {
+        json_decref(body);
+        json_decref(system);
+        json_decref(msgs);
+        return oom(err);
+    }
+    bool ok = put(body, "model", json_string(req->model));
+
+    for (size_t i = 0; ok && !rc && i < req->n_messages; i++) {
+        const lo_llm_message *m = req->messages[i];
+        if (m->role == LO_ROLE_SYSTEM || m->role == LO_ROLE_DEVELOPER) {
+            /* Both become the top-level system prompt, in order. */
+            for (size_t j = 0; ok && j < m->n_parts; j++) {
+                const lo_llm_part *p = &m->parts[j];
+                if (p->kind != LO_CONTENT_TEXT || !p->text || !*p->text)
+                    continue;
+                json_t *b = json_object();
+                ok = push_if(system, b,
+                             put(b, "type", json_string("text")) &&
+                                 put(b, "text", json_string(p->text)));
+            }
+            continue;
+        }
+        const char *role = m->role == LO_ROLE_ASSISTANT ? "assistant" : "user";
+        json_t *content = json_array();
+        ok = content != NULL;
+        for (size_t j = 0; ok && !rc && j < m->n_parts; j++) {
+            json_t *b = part_block(m, &m->parts[j], err, &rc);
+            if (b)
+                ok = push(content, b);
+        }
+        if (!ok || rc || json_array_size(content) == 0) {
+            json_decref(content);
+            continue;
+        }
+        /* Strict alternation: a message with the role of the one before
+         * (tool results after tool results, a user turn after them) joins it. */
+        json_t *last = json_array_size(msgs) ? json_array_get(msgs, json_array_size(msgs) - 1)
+                                              : NULL;
+        if (last && lo_str_eq(jstr(last, "role"), role)) {
+            ok = json_array_extend(json_object_get(last, "content"), content) == 0;
+            json_decref(content);
+        } else {
+            json_t *msg = json_object();
+            ok = put(msg, "content", content);
+            ok = push_if(msgs, msg, ok && put(msg, "role", json_string(role)));
+        }
+    }
+    if (rc || !ok) {
+        json_decref(body);
+        json_decref(system);
+        json_decref(msgs);
+        return rc ? rc : oom(err);
+    }
+    if (json_array_size(system))
+        ok = put(body, "system", system);
+    else
+        json_decref(system);
+    ok = ok && put(body, "messages", msgs);
+
+    /* max_tokens is required by the API; thinking needs room above its budget. */
+    int64_t budget = 0;
+    if (ok && req->reasoning_effort && effort_budget(req->reasoning_effort, &budget) != 0) {
+        json_decref(body);
+        return fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                    "unknown reasoning_effort \"%s\" (none, minimal, low, medium, high, xhigh, max)",
+                    req->reasoning_effort);
+    }
+    int64_t max_tokens = req->has_max_tokens ? req->max_tokens
+                         : budget ? budget + ANSWER_ROOM
+                                  : LO_LLM_ANTHROPIC_DEFAULT_MAX_TOKENS;
+    if (budget && budget >= max_tokens)
+        budget = max_tokens - 1;
+    if (budget && budget < MIN_THINKING_BUDGET) {
+        json_decref(body);
+        return fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                    "max_tokens %lld leaves no room for thinking (needs more than %d)",
+                    (long long)max_tokens, MIN_THINKING_BUDGET);
+    }
+    ok = ok && put(body, "max_tokens", json_integer(max_tokens));
+    if (ok && budget) {
+        json_t *th = json_object();
+        ok = put(body, "thinking", th) && put(th, "type", json_string("enabled")) &&
+             put(th, "budget_tokens", json_integer(budget));
+    }
+    if (ok && req->has_temperature)
+        ok = put(body, "temperature", json_real(req->temperature));
+    if (ok && req->has_top_p)
+        ok = put(body, "top_p", json_real(req->top_p));
+    if (ok && req->n_stop) {
+        json_t *st = json_array();
+        ok = put(body, "stop_sequences", st);
+        for (size_t i = 0; ok && i < req->n_stop; i++)
+            ok = push(st, json_string(req->stop[i]));
+    }
+    /* The API's metadata takes a user_id only; other keys would be refused. */
+    const char *uid = jstr(req->metadata, "user_id");
+    if (ok && uid) {
+        json_t *md = json_object();
+        ok = put(body, "metadata", md) && put(md, "user_id", json_string(uid));
+    }
+    if (ok && req->n_tools) {
+        json_t *tools = json_array();
+        ok = put(body, "tools", tools);
+        for (size_t i = 0; ok && i < req->n_tools; i++) {
+            const lo_llm_tool *t = &req->tools[i];
+            json_t *tj = json_object();
+            json_t *schema = t->parameters ? json_deep_copy(t->parameters) : NULL;
+            if (!schema && (schema = json_object()))
+                put(schema, "type", json_string("object"));
+            ok = put(tj, "input_schema", schema);
+            ok = push_if(tools, tj,
+                         ok && put(tj, "name", json_string(t->name)) &&
+                             (!t->description || !*t->description ||
+                              put(tj, "description", json_string(t->description))));
+        }
+        /* Without a choice the API's default (auto) applies. "none" keeps
+         * the tools in the request: history may hold tool_use blocks, which
+         * the API accepts only alongside tool definitions. */
+        if (ok && req->has_tool_choice) {
+            json_t *tc = json_object();
+            ok = put(body, "tool_choice", tc);
+            const char *type = req->tool_choice.mode == LO_TOOL_CHOICE_REQUIRED ? "any"
+                               : req->tool_choice.mode == LO_TOOL_CHOICE_NAMED  ? "tool"
+                               : req->tool_choice.mode == LO_TOOL_CHOICE_NONE   ? "none"
+                                                                                : "auto";
+            ok = ok && put(tc, "type", json_string(type)) &&
+                 (req->tool_choice.mode != LO_TOOL_CHOICE_NAMED ||
+                  put(tc, "name", json_string(req->tool_choice.tool_name)));
+        }
+    } else if (ok && req->has_tool_choice && req->tool_choice.mode == LO_TOOL_CHOICE_NAMED) {
+        json_decref(body);
+        return fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                    "tool_choice names tool \"%s\" but the request defines no tools",
+                    req->tool_choice.tool_name);
+    }
+    if (ok && streaming)
+        ok = put(body, "stream", json_true());
+
+    /* provider_options.anthropic: beta_headers and auto_cache are ours;
+     * every other key goes into the body as given (top_k, service_tier, a
+     * hand-made thinking object, ...), over what the translation set. */
+    bool auto_cache = true;
+    json_t *opts = anthropic_options(req);
+    const char *key;
+    json_t *val;
+    lo_buf bb;
+    lo_buf_init(&bb, 0);
+    json_object_foreach(opts, key, val)
+    {
+        if (!ok)
+            break;
+        if (strcmp(key, "auto_cache") == 0) {
+            auto_cache = !json_is_false(val);
+        } else if (strcmp(key, "beta_headers") == 0) {
+            if (json_is_string(val)) {
+                ok = lo_buf_puts(&bb, json_string_value(val)) == 0;
+            } else {
+                size_t i;
+                json_t *h;
+                json_array_foreach(val, i, h)
+                {
+                    if (!json_is_string(h) || !ok)
+                        continue;
+                    ok = (!bb.len || lo_buf_putc(&bb, ',') == 0) &&
+                         lo_buf_puts(&bb, json_string_value(h)) == 0;
+                }
+            }
+        } else {
+            ok = json_object_set(body, key, val) == 0;
+        }
+    }
+    if (ok && auto_cache)
+        ok = add_cache_breakpoints(body);
+    if (!ok) {
+        lo_buf_release(&bb);
+        json_decref(body);
+        return oom(err);
+    }
+    *beta = bb.len ? lo_buf_steal(&bb) : NULL;
+    lo_buf_release(&bb);
+    *out = body;
+    return 0;
+}
+
+/* ---- HTTP ---- */
+
+/* True when extra (the caller's headers) sets header name itself. */
+static bool caller_sets(const char *const *extra, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; extra && extra[i]; i++)
+        if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':')
+            return true;
+    return false;
+}
+
+typedef struct headers {
+    char *v[24];
+    size_t n;
+} headers;
+
+static bool header_add(headers *h, const char *const *extra, const char *name, const char *value)
+{
+    if (caller_sets(extra, name) || h->n + 1 >= sizeof h->v / sizeof *h->v)
+        return true;
+    size_t len = strlen(name) + strlen(value) + 3;
+    char *s = lo_malloc(len);
+    if (!s)
+        return false;
+    snprintf(s, len, "%s: %s", name, value);
+    h->v[h->n++] = s;
+    return true;
+}
+
+static void headers_release(headers *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        /* One of these holds the API key: wipe it before it is freed. */
+        memset(h->v[i], 0, strlen(h->v[i]));
+        free(h->v[i]);
+    }
+    h->n = 0;
+}
+
+/* The request headers, NULL-terminated in h->v (the caller's extras last,
+ * borrowed). */
+static bool build_headers(headers *h, const lo_llm_call *call, const char *beta, bool streaming)
+{
+    memset(h, 0, sizeof *h);
+    bool ok = header_add(h, call->headers, "x-api-key", call->api_key) &&
+              header_add(h, call->headers, "anthropic-version", LO_LLM_ANTHROPIC_VERSION) &&
+              header_add(h, call->headers, "content-type", "application/json") &&
+              header_add(h, call->headers, "accept",
+                         streaming ? "text/event-stream" : "application/json") &&
+              (!beta || header_add(h, call->headers, "anthropic-beta", beta));
+    if (!ok) {
+        headers_release(h);
+        return false;
+    }
+    return true;
+}
+
+/* Seconds from a Retry-After value: a number of seconds or an HTTP date;
+ * -1 when absent or unreadable. */
+static double parse_retry_after(const char *v)
+{
+    double s;
+    if (!v)
+        return -1;
+    while (*v == ' ')
+        v++;
+    if (lo_parse_double(v, &s) == 0)
+        return s >= 0 ? s : -1;
+    time_t t = curl_getdate(v, NULL);
+    if (t == (time_t)-1)
+        return -1;
+    double d = difftime(t, time(NULL));
+    return d > 0 ? d : 0;
+}
+
+/* RFC 3339 "2025-01-01T00:00:30Z" -> Unix ms; -1 when unreadable. */
+static int64_t parse_rfc3339_ms(const char *v)
+{
+    int Y, M, D, h, m;
+    double s;
+    if (!v || sscanf(v, "%d-%d-%dT%d:%d:%lf", &Y, &M, &D, &h, &m, &s) != 6)
+        return -1;
+    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
+                    .tm_hour = h, .tm_min = m, .tm_sec = (int)s};
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    int64_t ms = (int64_t)t * 1000 + (int64_t)((s - (int)s) * 1000);
+    /* An offset other than Z: "+hh:mm" / "-hh:mm" after the seconds. */
+    const char *tz = strpbrk(v + 19, "Zz+-");
+    int oh, om;
+    if (tz && (*tz == '+' || *tz == '-') && sscanf(tz + 1, "%d:%d", &oh, &om) == 2)
+        ms -= (*tz == '+' ? 1 : -1) * ((int64_t)oh * 3600 + om * 60) * 1000;
+    return ms;
+}
+
+static int64_t header_int(const json_t *hdrs, const char *name)
+{
+    int64_t v;
+    const char *s = jstr(hdrs, name);
+    return s && lo_parse_int64(s, &v) == 0 ? v : -1;
+}
+
+/* anthropic-ratelimit-* headers -> rate_limit; the reset time is the
+ * earlier of the request and token windows. */
+static void rate_limit_from_headers(const json_t *hdrs, lo_llm_response *r)
+{
+    lo_llm_rate_limit *rl = &r->rate_limit;
+    rl->requests_limit = header_int(hdrs, "anthropic-ratelimit-requests-limit");
+    rl->requests_remaining = header_int(hdrs, "anthropic-ratelimit-requests-remaining");
+    rl->tokens_limit = header_int(hdrs, "anthropic-ratelimit-tokens-limit");
+    rl->tokens_remaining = header_int(hdrs, "anthropic-ratelimit-tokens-remaining");
+    int64_t a = parse_rfc3339_ms(jstr(hdrs, "anthropic-ratelimit-requests-reset"));
+    int64_t b = parse_rfc3339_ms(jstr(hdrs, "anthropic-ratelimit-tokens-reset"));
+    rl->reset_at_ms = a < 0 ? b : b < 0 ? a : a < b ? a : b;
+    r->has_rate_limit = rl->requests_limit >= 0 || rl->requests_remaining >= 0 ||
+                        rl->tokens_limit >= 0 || rl->tokens_remaining >= 0 ||
+                        rl->reset_at_ms >= 0;
+}
+
+/* Anthropic's error types as the statuses they come with, so an error
+ * event inside a stream classifies like the same error over HTTP. */
+static int status_of_type(const char *type)
+{
+    static const struct {
+        const char *type;
+        int status;
+    } map[] = {{"invalid_request_error", 400}, {"authentication_error", 401},
+               {"billing_error", 402},         {"permission_error", 403},
+               {"not_found_error", 404},       {"request_too_large", 413},
+               {"rate_limit_error", 429},      {"timeout_error", 504},
+               {"api_error", 500},             {"overloaded_error", 529}};
+    for (size_t i = 0; type && i < sizeof map / sizeof *map; i++)
+        if (strcmp(type, map[i].type) == 0)
+            return map[i].status;
+    return 0;
+}
+
+/* §7.6: an HTTP error response -> the taxonomy. */
+static int http_error(const lo_http_result *res, lo_llm_error *err)
+{
+    json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
+    json_t *e = json_object_get(body, "error");
+    const char *type = jstr(e, "type");
+    const char *msg = jstr(e, "message");
+    char text[300];
+    if (!msg) {
+        /* Not the API's JSON (a proxy's HTML page, ...): quote its start. */
+        size_t n = res->body.len < sizeof text - 1 ? res->body.len : sizeof text - 1;
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)res->body.data[i];
+            text[j++] = ch < 0x20 ? ' ' : (char)ch;
+        }
+        text[j] = 0;
+        msg = j ? text : "no error body";
+    }
+    lo_llm_error_from_http(err, PROVIDER, (int)res->status, type, msg);
+    if (res->status == 402 && err->kind == LO_LLM_ERR_PROVIDER) {
+        err->kind = LO_LLM_ERR_QUOTA_EXCEEDED; /* Anthropic's billing_error */
+        err->retryable = false;
+    }
+    err->retry_after = parse_retry_after(jstr(res->headers, "retry-after"));
+    const char *rid = jstr(body, "request_id");
+    if (!rid)
+        rid = jstr(res->headers, "request-id");
+    size_t used = strlen(err->message);
+    snprintf(err->message + used, sizeof err->message - used, " (HTTP %ld%s%s%s%s)",
+             res->status, type ? " " : "", type ? type : "", rid ? ", request_id " : "",
+             rid ? rid : "");
+    json_decref(body);
+    return LO_EIO;
+}
+
+/* lo_http_do failed before any response: cancel, timeout or network. */
+static int transport_error(int rc, const lo_error *he, lo_llm_error *err)
+{
+    if (rc == LO_ECANCELED)
+        return fail(err, LO_LLM_ERR_ABORT, "cancelled");
+    if (strstr(he->msg, "timed out"))
+        return fail(err, LO_LLM_ERR_REQUEST_TIMEOUT, "%s", he->msg);
+    if (rc == LO_ETOOBIG)
+        return fail(err, LO_LLM_ERR_PROVIDER, "%s", he->msg);
+    return fail(err, LO_LLM_ERR_NETWORK, "%s", he->msg);
+}
+
+/* ---- response translation (§7.5) ---- */
+
+/* Append a part of kind OTHER (no constructor for it in the data model). */
+static int add_other(lo_llm_message *m, const char *name, const json_t *raw)
+{
+    if (m->n_parts == m->cap_parts) {
+        size_t cap = m->cap_parts ? m->cap_parts * 2 : 4;
+        lo_llm_part *v = lo_realloc(m->parts, cap * sizeof *v);
+        if (!v)
+            return LO_ENOMEM;
+        m->parts = v;
+        m->cap_parts = cap;
+    }
+    lo_llm_part *p = &m->parts[m->n_parts];
+    memset(p, 0, sizeof *p);
+    p->kind = LO_CONTENT_OTHER;
+    p->other.name = lo_strdup(name ? name : "unknown");
+    p->other.raw = json_deep_copy(raw);
+    if (!p->other.name || !p->other.raw) {
+        lo_llm_part_release(p);
+        return LO_ENOMEM;
+    }
+    m->n_parts++;
+    return 0;
+}
+
+/* One response content block -> one part. */
+static int add_block(lo_llm_message *m, const json_t *b)
+{
+    const char *type = jstr(b, "type");
+    if (lo_str_eq(type, "text"))
+        return lo_llm_message_add_text(m, jstr(b, "text") ? jstr(b, "text") : "");
+    if (lo_str_eq(type, "thinking"))
+        return lo_llm_message_add_thinking(m, jstr(b, "thinking") ? jstr(b, "thinking") : "",
+                                           jstr(b, "signature"));
+    if (lo_str_eq(type, "redacted_thinking") && jstr(b, "data"))
+        return lo_llm_message_add_redacted_thinking(m, jstr(b, "data"));
+    if (lo_str_eq(type, "tool_use") && jstr(b, "id") && jstr(b, "name")) {
+        json_t *in = json_object_get(b, "input");
+        if (json_is_object(in))
+            return lo_llm_message_add_tool_call(m, jstr(b, "id"), jstr(b, "name"),
+                                                json_deep_copy(in), NULL);
+        char *raw = in ? json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY) : lo_strdup("{}");
+        int rc = raw ? lo_llm_message_add_tool_call(m, jstr(b, "id"), jstr(b, "name"), NULL, raw)
+                     : LO_ENOMEM;
+        free(raw);
+        return rc;
+    }
+    return add_other(m, type, b);
+}
+
+static int64_t count(const json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v)
+                                                           : LO_TOKENS_UNREPORTED;
+}
+
+/* Merge the counts a usage object reports (a stream reports them in two
+ * halves) and recompute the total. Anthropic's input_tokens is already
+ * the uncached input, as llm.h wants it. */
+static void usage_merge(lo_llm_usage *u, const json_t *uj)
+{
+    if (!json_is_object(uj))
+        return;
+    int64_t v;
+    if ((v = count(uj, "input_tokens")) >= 0)
+        u->input_tokens = v;
+    if ((v = count(uj, "output_tokens")) >= 0)
+        u->output_tokens = v;
+    if ((v = count(uj, "cache_read_input_tokens")) >= 0)
+        u->cache_read_tokens = v;
+    if ((v = count(uj, "cache_creation_input_tokens")) >= 0)
+        u->cache_write_tokens = v;
+    int64_t parts[] = {u->input_tokens, u->output_tokens, u->cache_read_tokens,
+                       u->cache_write_tokens};
+    int64_t total = LO_TOKENS_UNREPORTED;
+    for (size_t i = 0; i < 4; i++)
+        if (parts[i] >= 0)
+            total = (total < 0 ? 0 : total) + parts[i];
+    u->total_tokens = total;
+}
+
+static int set_finish(lo_llm_response *r, const char *raw)
+{
+    free(r->finish.raw);
+    r->finish.raw = NULL;
+    r->finish.reason = lo_llm_finish_from_provider(PROVIDER, raw);
+    if (raw && !(r->finish.raw = lo_strdup(raw)))
+        return LO_ENOMEM;
+    return 0;
+}
+
+/* id, model and provider of a message object into r. */
+static int set_ids(lo_llm_response *r, const json_t *msg)
+{
+    free(r->id);
+    free(r->model);
+    free(r->provider);
+    r->id = jstr(msg, "id") ? lo_strdup(jstr(msg, "id")) : NULL;
+    r->model = jstr(msg, "model") ? lo_strdup(jstr(msg, "model")) : NULL;
+    r->provider = lo_strdup(PROVIDER);
+    return r->provider && (r->id || !jstr(msg, "id")) && (r->model || !jstr(msg, "model"))
+               ? 0
+               : LO_ENOMEM;
+}
+
+/* A whole Messages API response body -> r. */
+static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
+{
+    json_t *content = json_object_get(root, "content");
+    if (!lo_str_eq(jstr(root, "type"), "message") || !json_is_array(content))
+        return fail(err, LO_LLM_ERR_PROVIDER,
+                    "unexpected response: not a message object with a content array");
+    if (set_ids(r, root) != 0)
+        return oom(err);
+    size_t i;
+    json_t *b;
+    json_array_foreach(content, i, b)
+    {
+        if (add_block(r->message, b) != 0)
+            return oom(err);
+    }
+    if (set_finish(r, jstr(root, "stop_reason")) != 0)
+        return oom(err);
+    usage_merge(&r->usage, json_object_get(root, "usage"));
+    return 0;
+}
+
+/* The request id travels in raw as "_request_id", where the official SDKs
+ * expose it too. */
+static void keep_request_id(json_t *raw, const json_t *hdrs)
+{
+    const char *rid = jstr(hdrs, "request-id");
+    if (json_is_object(raw) && rid)
+        json_object_set_new(raw, "_request_id", json_string(rid));
+}
+
+/* ---- complete ---- */
+
+/* Build body and headers and perform the call. */
+static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool streaming,
+                        int (*on_data)(const char *, size_t, void *), void *ud,
+                        lo_http_result *res, int *http_rc, lo_error *he, lo_llm_error *err)
+{
+    json_t *body;
+    char *beta;
+    int rc = build_body(req, streaming, &body, &beta, err);
+    if (rc)
+        return rc;
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    headers h;
+    if (!text || !build_headers(&h, call, beta, streaming)) {
+        free(text);
+        free(beta);
+        return oom(err);
+    }
+    free(beta);
+    /* Ours first, then the caller's extras, then the terminator. */
+    const char *all[64];
+    size_t n = 0;
+    for (size_t i = 0; i < h.n; i++)
+        all[n++] = h.v[i];
+    for (size_t i = 0; call->headers && call->headers[i] && n < 63; i++)
+        all[n++] = call->headers[i];
+    all[n] = NULL;
+    char url[2048];
+    snprintf(url, sizeof url, "%s/v1/messages", call->base_url);
+    lo_http_call hc = {
+        .method = "POST",
+        .url = url,
+        .headers = all,
+        .body = text,
+        .body_len = strlen(text),
+        .timeout_ms = call->timeout_ms,
+        .connect_timeout_ms = call->connect_timeout_ms,
+        .on_data = on_data,
+        .ud = ud,
+        .cancel = call->cancel,
+    };
+    *http_rc = lo_http_do(&hc, res, he);
+    headers_release(&h);
+    free(text);
+    return 0;
+}
+
+static int anthropic_complete(const lo_llm_call *call, const lo_llm_request *req,
+                              lo_llm_response **out, lo_llm_error *err)
+{
+    *out = NULL;
+    lo_http_result res;
+    lo_error he = {0};
+    int hrc = 0;
+    memset(&res, 0, sizeof res);
+    int rc = send_request(call, req, false, NULL, NULL, &res, &hrc, &he, err);
+    if (rc)
+        return rc;
+    if (hrc) {
+        rc = transport_error(hrc, &he, err);
+    } else if (res.status < 200 || res.status > 299) {
+        rc = http_error(&res, err);
+    } else {
+        json_error_t je;
+        json_t *root = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, &je);
+        lo_llm_response *r = root ? lo_llm_response_new() : NULL;
+        if (!root) {
+            rc = fail(err, LO_LLM_ERR_PROVIDER, "malformed JSON in the response body: %s (at %d)",
+                      je.text, je.position);
+        } else if (!r) {
+            rc = oom(err);
+        } else if ((rc = parse_response(root, r, err)) == 0) {
+            rate_limit_from_headers(res.headers, r);
+            keep_request_id(root, res.headers);
+            r->raw = root;
+            root = NULL;
+            *out = r;
+            r = NULL;
+        }
+        lo_llm_response_free(r);
+        json_decref(root);
+    }
+    lo_http_result_release(&res);
+    return rc;
+}
+
+/* ---- streaming (§7.7) ---- */
+
+typedef enum block_kind { B_TEXT, B_THINKING, B_REDACTED, B_TOOL, B_OTHER } block_kind;
+
+typedef struct block {
+    block_kind kind;
+    bool open;
+    lo_buf text;  /* text, thinking text, or tool input JSON */
+    lo_buf sig;   /* thinking signature */
+    char *id, *name;
+    json_t *raw;  /* the start block: OTHER and REDACTED */
+} block;
+
+typedef struct stream_state {
+    lo_llm_event_fn fn;
+    void *ud;
+    lo_sse *sse;
+    lo_llm_response *resp;
+    block *blocks;
+    size_t n_blocks;
+    bool started, stopped, delivered;
+    bool failed;   /* err is filled: stop reading */
+    int rc;
+    lo_llm_error *err;
+} stream_state;
+
+static void block_release(block *b)
+{
+    lo_buf_release(&b->text);
+    lo_buf_release(&b->sig);
+    free(b->id);
+    free(b->name);
+    json_decref(b->raw);
+}
+
+static int sfail(stream_state *st, int rc)
+{
+    st->failed = true;
+    st->rc = rc;
+    return 1;
+}
+
+/* Deliver ev (freed here). Non-zero when the stream must stop. */
+static int emit(stream_state *st, lo_llm_stream_event *ev)
+{
+    if (!ev)
+        return sfail(st, oom(st->err));
+    st->delivered = true;
+    int stop = st->fn ? st->fn(ev, st->ud) : 0;
+    ev->response = NULL; /* the accumulated response stays ours (FINISH lends it) */
+    lo_llm_stream_event_free(ev);
+    if (stop)
+        return sfail(st, fail(st->err, LO_LLM_ERR_ABORT, "stream stopped by the event handler"));
+    return 0;
+}
+
+static lo_llm_stream_event *event_new(lo_llm_stream_event_type t, const json_t *raw)
+{
+    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
+    if (ev && raw)
+        ev->raw = json_deep_copy(raw);
+    return ev;
+}
+
+static lo_llm_tool_call *tool_call_new(const block *b, bool complete_args)
+{
+    lo_llm_tool_call *tc = lo_calloc(1, sizeof *tc);
+    if (!tc)
+        return NULL;
+    tc->id = lo_strdup(b->id ? b->id : "");
+    tc->name = lo_strdup(b->name ? b->name : "");
+    if (complete_args) {
+        const char *raw = b->text.len ? b->text.data : "{}";
+        tc->raw_arguments = lo_strdup(raw);
+        tc->arguments = json_loads(raw, 0, NULL);
+        if (tc->arguments && !json_is_object(tc->arguments)) {
+            json_decref(tc->arguments);
+            tc->arguments = NULL;
+        }
+    }
+    if (!tc->id || !tc->name || (complete_args && !tc->raw_arguments)) {
+        json_decref(tc->arguments);
+        free(tc->id);
+        free(tc->name);
+        free(tc->raw_arguments);
+        free(tc);
+        return NULL;
+    }
+    return tc;
+}
+
+static block *block_at(stream_state *st, const json_t *data, bool create)
+{
+    json_t *iv = json_object_get(data, "index");
+    if (!json_is_integer(iv) || json_integer_value(iv) < 0 || json_integer_value(iv) > 100000)
+        return NULL;
+    size_t i = (size_t)json_integer_value(iv);
+    if (i >= st->n_blocks) {
+        if (!create)
+            return NULL;
+        block *v = lo_realloc(st->blocks, (i + 1) * sizeof *v);
+        if (!v)
+            return NULL;
+        memset(v + st->n_blocks, 0, (i + 1 - st->n_blocks) * sizeof *v);
+        for (size_t j = st->n_blocks; j <= i; j++) {
+            lo_buf_init(&v[j].text, 0);
+            lo_buf_init(&v[j].sig, 0);
+        }
+        st->blocks = v;
+        st->n_blocks = i + 1;
+    }
+    return &st->blocks[i];
+}
+
+static char *index_id(const json_t *data)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(data, "index")));
+    return lo_strdup(buf);
+}
+
+static int on_block_start(stream_state *st, const json_t *data)
+{
+    block *b = block_at(st, data, true);
+    const json_t *cb = json_object_get(data, "content_block");
+    if (!b || !json_is_object(cb))
+        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "content_block_start without a block"));
+    block_release(b);
+    memset(b, 0, sizeof *b);
+    lo_buf_init(&b->text, 0);
+    lo_buf_init(&b->sig, 0);
+    b->open = true;
+    const char *type = jstr(cb, "type");
+    lo_llm_stream_event *ev = NULL;
+    if (lo_str_eq(type, "text")) {
+        b->kind = B_TEXT;
+        if (jstr(cb, "text") && lo_buf_puts(&b->text, jstr(cb, "text")) != 0)
+            return sfail(st, oom(st->err));
+        if ((ev = event_new(LO_STREAM_TEXT_START, data)) && !(ev->text_id = index_id(data))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+    } else if (lo_str_eq(type, "thinking")) {
+        b->kind = B_THINKING;
+        ev = event_new(LO_STREAM_REASONING_START, data);
+    } else if (lo_str_eq(type, "tool_use")) {
+        b->kind = B_TOOL;
+        b->id = jstr(cb, "id") ? lo_strdup(jstr(cb, "id")) : NULL;
+        b->name = jstr(cb, "name") ? lo_strdup(jstr(cb, "name")) : NULL;
+        if (!b->id || !b->name)
+            return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "tool_use block without id or name"));
+        if ((ev = event_new(LO_STREAM_TOOL_CALL_START, data)) &&
+            !(ev->tool_call = tool_call_new(b, false))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+    } else {
+        b->kind = lo_str_eq(type, "redacted_thinking") ? B_REDACTED : B_OTHER;
+        if (!(b->raw = json_deep_copy(cb)))
+            return sfail(st, oom(st->err));
+        ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
+    }
+    return emit(st, ev);
+}
+
+static int on_block_delta(stream_state *st, const json_t *data)
+{
+    block *b = block_at(st, data, false);
+    const json_t *d = json_object_get(data, "delta");
+    if (!b || !b->open || !json_is_object(d))
+        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
+                              "content_block_delta for a block that is not open"));
+    const char *type = jstr(d, "type");
+    lo_llm_stream_event *ev = NULL;
+    if (lo_str_eq(type, "text_delta") && b->kind == B_TEXT) {
+        const char *t = jstr(d, "text") ? jstr(d, "text") : "";
+        if (lo_buf_puts(&b->text, t) != 0)
+            return sfail(st, oom(st->err));
+        if ((ev = event_new(LO_STREAM_TEXT_DELTA, data)) &&
+            (!(ev->delta = lo_strdup(t)) || !(ev->text_id = index_id(data)))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+    } else if (lo_str_eq(type, "thinking_delta") && b->kind == B_THINKING) {
+        const char *t = jstr(d, "thinking") ? jstr(d, "thinking") : "";
+        if (lo_buf_puts(&b->text, t) != 0)
+            return sfail(st, oom(st->err));
+        if ((ev = event_new(LO_STREAM_REASONING_DELTA, data)) &&
+            !(ev->reasoning_delta = lo_strdup(t))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+    } else if (lo_str_eq(type, "signature_delta") && b->kind == B_THINKING) {
+        /* The signature is opaque: kept whole for the round trip, not shown. */
+        if (lo_buf_puts(&b->sig, jstr(d, "signature") ? jstr(d, "signature") : "") != 0)
+            return sfail(st, oom(st->err));
+        return 0;
+    } else if (lo_str_eq(type, "input_json_delta") && b->kind == B_TOOL) {
+        const char *t = jstr(d, "partial_json") ? jstr(d, "partial_json") : "";
+        if (lo_buf_puts(&b->text, t) != 0)
+            return sfail(st, oom(st->err));
+        if ((ev = event_new(LO_STREAM_TOOL_CALL_DELTA, data)) &&
+            (!(ev->delta = lo_strdup(t)) || !(ev->tool_call = tool_call_new(b, false)))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+    } else {
+        /* citations_delta and deltas of blocks we keep verbatim. */
+        ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
+    }
+    return emit(st, ev);
+}
+
+static int on_block_stop(stream_state *st, const json_t *data)
+{
+    block *b = block_at(st, data, false);
+    if (!b || !b->open)
+        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
+                              "content_block_stop for a block that is not open"));
+    b->open = false;
+    lo_llm_message *m = st->resp->message;
+    lo_llm_stream_event *ev = NULL;
+    int rc = 0;
+    switch (b->kind) {
+    case B_TEXT:
+        rc = lo_llm_message_add_text(m, b->text.data ? b->text.data : "");
+        if (!rc && (ev = event_new(LO_STREAM_TEXT_END, data)) && !(ev->text_id = index_id(data))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+        break;
+    case B_THINKING:
+        rc = lo_llm_message_add_thinking(m, b->text.data ? b->text.data : "",
+                                         b->sig.len ? b->sig.data : NULL);
+        if (!rc)
+            ev = event_new(LO_STREAM_REASONING_END, data);
+        break;
+    case B_TOOL: {
+        /* The arguments are whole now: parse them once, here. */
+        const char *raw = b->text.len ? b->text.data : "{}";
+        rc = lo_llm_message_add_tool_call(m, b->id, b->name, NULL, raw);
+        if (!rc && (ev = event_new(LO_STREAM_TOOL_CALL_END, data)) &&
+            !(ev->tool_call = tool_call_new(b, true))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+        break;
+    }
+    case B_REDACTED:
+        rc = jstr(b->raw, "data") ? lo_llm_message_add_redacted_thinking(m, jstr(b->raw, "data"))
+                                  : add_other(m, "redacted_thinking", b->raw);
+        if (!rc)
+            ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
+        break;
+    case B_OTHER:
+        rc = add_other(m, jstr(b->raw, "type"), b->raw);
+        if (!rc)
+            ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
+        break;
+    }
+    if (rc)
+        return sfail(st, oom(st->err));
+    return emit(st, ev);
+}
+
+static int on_sse(const lo_sse_event *sev, void *ud)
+{
+    stream_state *st = ud;
+    if (st->failed || st->stopped)
+        return st->failed;
+    json_error_t je;
+    json_t *data = json_loadb(sev->data, sev->data_len, 0, &je);
+    if (!json_is_object(data)) {
+        json_decref(data);
+        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
+                              "malformed JSON in stream event \"%s\": %s", sev->type,
+                              data ? "not an object" : je.text));
+    }
+    /* The payload's own type is the reliable one (§7.7). */
+    const char *type = jstr(data, "type");
+    if (!type)
+        type = sev->type;
+    int r = 0;
+    if (strcmp(type, "message_start") == 0) {
+        json_t *msg = json_object_get(data, "message");
+        if (set_ids(st->resp, msg) != 0)
+            r = sfail(st, oom(st->err));
+        else {
+            usage_merge(&st->resp->usage, json_object_get(msg, "usage"));
+            st->started = true;
+            r = emit(st, event_new(LO_STREAM_START, data));
+        }
+    } else if (!st->started && strcmp(type, "error") != 0 && strcmp(type, "ping") != 0) {
+        r = sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "stream event %s before message_start",
+                           type));
+    } else if (strcmp(type, "content_block_start") == 0) {
+        r = on_block_start(st, data);
+    } else if (strcmp(type, "content_block_delta") == 0) {
+        r = on_block_delta(st, data);
+    } else if (strcmp(type, "content_block_stop") == 0) {
+        r = on_block_stop(st, data);
+    } else if (strcmp(type, "message_delta") == 0) {
+        const char *sr = jstr(json_object_get(data, "delta"), "stop_reason");
+        if (sr && set_finish(st->resp, sr) != 0)
+            r = sfail(st, oom(st->err));
+        else
+            usage_merge(&st->resp->usage, json_object_get(data, "usage"));
+    } else if (strcmp(type, "message_stop") == 0) {
+        st->stopped = true;
+        lo_llm_stream_event *ev = event_new(LO_STREAM_FINISH, data);
+        bool ok = ev != NULL;
+        if (ok) {
+            ev->has_finish = true;
+            ev->finish_reason.reason = st->resp->finish.reason;
+            ok = !st->resp->finish.raw ||
+                 (ev->finish_reason.raw = lo_strdup(st->resp->finish.raw)) != NULL;
+            ev->has_usage = true;
+            ev->usage = st->resp->usage;
+            ev->response = st->resp; /* lent for the callback; emit takes it back */
+        }
+        if (!ok) {
+            if (ev)
+                ev->response = NULL;
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+        r = emit(st, ev);
+    } else if (strcmp(type, "error") == 0) {
+        json_t *e = json_object_get(data, "error");
+        const char *etype = jstr(e, "type");
+        int status = status_of_type(etype);
+        lo_llm_error_from_http(st->err, PROVIDER, status, etype,
+                               jstr(e, "message") ? jstr(e, "message") : "error event in stream");
+        st->err->status = 0; /* it came in the stream, not as an HTTP status */
+        r = sfail(st, LO_EIO);
+    } else if (strcmp(type, "ping") != 0) {
+        r = emit(st, event_new(LO_STREAM_PROVIDER_EVENT, data));
+    }
+    json_decref(data);
+    return r;
+}
+
+static int on_data(const char *buf, size_t len, void *ud)
+{
+    stream_state *st = ud;
+    int r = lo_sse_feed(st->sse, buf, len);
+    if (r < 0 && !st->failed)
+        sfail(st, r == LO_ENOMEM ? oom(st->err)
+                                 : fail(st->err, LO_LLM_ERR_STREAM, "stream event over the size limit"));
+    return st->failed;
+}
+
+static int anthropic_stream(const lo_llm_call *call, const lo_llm_request *req,
+                            lo_llm_event_fn fn, void *ud, lo_llm_response **out,
+                            lo_llm_error *err)
+{
+    *out = NULL;
+    stream_state st = {.fn = fn, .ud = ud, .err = err};
+    st.resp = lo_llm_response_new();
+    st.sse = st.resp ? lo_sse_new(on_sse, &st, 0) : NULL;
+    if (!st.sse) {
+        lo_llm_response_free(st.resp);
+        return oom(err);
+    }
+    lo_http_result res;
+    lo_error he = {0};
+    int hrc = 0;
+    memset(&res, 0, sizeof res);
+    int rc = send_request(call, req, true, on_data, &st, &res, &hrc, &he, err);
+    if (rc) {
+        /* nothing was sent */
+    } else if (st.failed) {
+        rc = st.rc;
+    } else if (hrc) {
+        rc = transport_error(hrc, &he, err);
+    } else if (res.status < 200 || res.status > 299) {
+        rc = http_error(&res, err);
+    } else if (!st.stopped) {
+        /* Cut: the connection closed cleanly but the API's last word,
+         * message_stop, never came (an unfinished event is discarded). */
+        rc = fail(err, LO_LLM_ERR_STREAM, "the stream ended before message_stop");
+    }
+    lo_sse_finish(st.sse);
+    if (rc == 0) {
+        rate_limit_from_headers(res.headers, st.resp);
+        *out = st.resp;
+        st.resp = NULL;
+    } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
+        /* After the first event, a failure reaches the handler as an event. */
+        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_ERROR);
+        if (ev && (ev->error = lo_malloc(sizeof *ev->error))) {
+            *ev->error = *err;
+            fn(ev, ud);
+        }
+        lo_llm_stream_event_free(ev);
+    }
+    lo_http_result_release(&res);
+    lo_sse_free(st.sse);
+    for (size_t i = 0; i < st.n_blocks; i++)
+        block_release(&st.blocks[i]);
+    free(st.blocks);
+    lo_llm_response_free(st.resp);
+    return rc;
+}
+
+const lo_llm_adapter lo_llm_anthropic_adapter = {
+    .name = PROVIDER,
+    .api_key_env = "ANTHROPIC_API_KEY",
+    .base_url_env = "ANTHROPIC_BASE_URL",
+    .default_base_url = "https://api.anthropic.com",
+    .complete = anthropic_complete,
+    .stream = anthropic_stream,
+};
