@@ -173,113 +173,6 @@ static const handler_entry *resolve(lo_engine *e, const lo_node *n)
     return find_handler(e, "codergen");
 }
 
-/* ---- retry policy (§3.5, §3.6) ---- */
-
-typedef struct policy {
-    int max_attempts;
-    int64_t initial_ms, max_ms;
-    double factor;
-    bool jitter;
-} policy;
-
-static policy build_policy(const lo_graph *g, const lo_node *n)
-{
-    policy p = {1, 200, 60000, 2.0, true};
-    const char *preset = lo_node_str(n, "retry_policy");
-    if (!*preset)
-        preset = lo_graph_str(g, "retry_policy");
-    static const struct { const char *name; int attempts; int64_t initial; double factor; }
-        presets[] = {{"none", 1, 0, 1}, {"standard", 5, 200, 2}, {"aggressive", 5, 500, 2},
-                     {"linear", 3, 500, 1}, {"patient", 3, 2000, 3}};
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (strcmp(preset, presets[i].name) == 0) {
-            p.max_attempts = presets[i].attempts;
-            p.initial_ms = presets[i].initial;
-            p.factor = presets[i].factor;
-        }
-    const lo_attr *mr = lo_attrs_get(&n->attrs, "max_retries");
-    int64_t v;
-    if (mr && lo_parse_int64(mr->value.text, &v) == 0 && v >= 0)
-        p.max_attempts = (int)(v + 1);
-    else if (!lo_attrs_get(&n->attrs, "retry_policy")) {
-        const lo_attr *d = lo_attrs_get(&g->attrs, "default_max_retries");
-        if (!d)
-            d = lo_attrs_get(&g->attrs, "default_max_retry");
-        if (d && lo_parse_int64(d->value.text, &v) == 0 && v >= 0)
-            p.max_attempts = (int)(v + 1);
-    }
-    p.initial_ms = lo_node_duration_ms(n, "retry_initial_delay", p.initial_ms);
-    p.max_ms = lo_node_duration_ms(n, "retry_max_delay", p.max_ms);
-    p.jitter = lo_node_bool(n, "retry_jitter", p.jitter);
-    const lo_attr *f = lo_attrs_get(&n->attrs, "retry_backoff_factor");
-    double fv;
-    if (f && lo_parse_double(f->value.text, &fv) == 0 && fv >= 1.0)
-        p.factor = fv;
-    return p;
-}
-
-static int64_t delay_for(const policy *p, int attempt)
-{
-    double d = (double)p->initial_ms * pow(p->factor, attempt - 1);
-    if (d > (double)p->max_ms)
-        d = (double)p->max_ms;
-    if (p->jitter)
-        d *= 0.5 + (double)rand() / ((double)RAND_MAX + 1.0);
-    return (int64_t)d;
-}
-
-/* Sleep in small steps so a cancel is honoured promptly. */
-static void sleep_ms(lo_engine *e, int64_t ms)
-{
-    int64_t end = lo_now_ms() + ms;
-    while (!atomic_load(&e->cancel)) {
-        int64_t left = end - lo_now_ms();
-        if (left <= 0)
-            break;
-        struct timespec ts = {0, (left > 50 ? 50 : left) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
-/* ---- the stall watchdog ---- */
-
-static void *watchdog_main(void *arg)
-{
-    lo_engine *e = arg;
-    pthread_mutex_lock(&e->wd_lock);
-    while (!atomic_load(&e->quit_watchdog)) {
-        /* a condition variable, not a sleep, so the run's end is not delayed */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&e->wd_cond, &e->wd_lock, &ts);
-        int64_t limit = atomic_load(&e->stall_ms);
-        if (!limit || !atomic_load(&e->stage_running))
-            continue;
-        if (lo_now_ms() - atomic_load(&e->last_activity_ms) > limit) {
-            atomic_store(&e->stalled, true);
-            atomic_store(&e->stop, true);
-        }
-    }
-    pthread_mutex_unlock(&e->wd_lock);
-    return NULL;
-}
-
-static int64_t stall_limit(lo_engine *e, const lo_node *n)
-{
-    if (e->cfg.stall_timeout_ms)
-        return e->cfg.stall_timeout_ms;
-    int64_t ms;
-    const lo_attr *a = lo_attrs_get(&n->attrs, "stall_timeout");
-    if (!a)
-        a = lo_attrs_get(&e->g->attrs, "stall_timeout");
-    return a && lo_parse_duration_ms(a->value.text, &ms) == 0 ? ms : 0;
-}
-
 /* ---- running one node ---- */
 
 static json_t *node_fields(const lo_node *n)
@@ -325,7 +218,7 @@ static void attempt_once(lo_engine *e, trav *t, const lo_node *n, int attempt,
     if (timeout > 0)
         st.deadline_ms = lo_now_ms() + timeout;
     lo_context_set_str(t->ctx, "current_node", n->id);
-    atomic_store(&e->stall_ms, stall_limit(e, n));
+    atomic_store(&e->stall_ms, lo_engine_stall_limit(e, n));
     atomic_store(&e->last_activity_ms, lo_now_ms());
     atomic_store(&e->stage_running, true);
     int rc = h->fn(&st, o, h->ud, &err);
@@ -372,7 +265,7 @@ static void attempt_once(lo_engine *e, trav *t, const lo_node *n, int attempt,
 static void execute_with_retry(lo_engine *e, trav *t, const lo_node *n, lo_outcome *o)
 {
     const handler_entry *h = resolve(e, n);
-    policy p = build_policy(e->g, n);
+    retry_policy p = lo_retry_policy_for(e->g, n);
     char key[256];
     snprintf(key, sizeof key, "internal.retry_count.%s", n->id);
     for (int attempt = 1;; attempt++) {
@@ -433,13 +326,13 @@ static void execute_with_retry(lo_engine *e, trav *t, const lo_node *n, lo_outco
             return;
         }
         lo_context_set_int(t->ctx, key, attempt);
-        int64_t delay = delay_for(&p, attempt);
+        int64_t delay = lo_retry_delay(&p, attempt);
         f = node_fields(n);
         json_object_set_new(f, "attempt", json_integer(attempt + 1));
         json_object_set_new(f, "delay_ms", json_integer(delay));
         lo_run_emit(&e->run, "stage_retrying", f);
         lo_outcome_release(o);
-        sleep_ms(e, delay);
+        lo_engine_sleep(e, delay);
         if (atomic_load(&e->cancel)) {
             lo_outcome_init(o, LO_FAIL);
             lo_outcome_set_failure(o, "interrupted");
@@ -791,7 +684,7 @@ int lo_engine_run(lo_engine *e, bool resume, lo_run_result *res, lo_error *err)
             goto out;
         }
     }
-    if (pthread_create(&e->watchdog, NULL, watchdog_main, e) == 0)
+    if (pthread_create(&e->watchdog, NULL, lo_engine_watchdog, e) == 0)
         e->watchdog_started = true;
     lo_run_emit(&e->run, resume ? "pipeline_resumed" : "pipeline_started",
                 json_pack("{s:s, s:s, s:s, s:s?, s:s}", "name", e->g->name,

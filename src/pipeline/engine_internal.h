@@ -81,6 +81,19 @@ int run_save_checkpoint(struct lo_engine *e, trav *t, const char *state, lo_erro
 int run_load_checkpoint(struct lo_engine *e, trav *t, char *state, size_t n, lo_error *err);
 char *run_stage_dir(struct lo_engine *e, const trav *t, const char *node_id);
 
+/* engine_timing.c: retry retry_policy, backoff, sleeps, the stall watchdog */
+typedef struct retry_policy {
+    int max_attempts;
+    int64_t initial_ms, max_ms;
+    double factor;
+    bool jitter;
+} retry_policy;
+retry_policy lo_retry_policy_for(const lo_graph *g, const lo_node *n);
+int64_t lo_retry_delay(const retry_policy *p, int attempt);
+void lo_engine_sleep(struct lo_engine *e, int64_t ms);   /* returns early on cancel */
+void *lo_engine_watchdog(void *arg);
+int64_t lo_engine_stall_limit(struct lo_engine *e, const lo_node *n);
+
 /* handlers/builtin: registers start, exit, conditional, codergen and the
  * others compiled in */
 int lo_register_builtin_handlers(struct lo_engine *e);
