@@ -81,7 +81,7 @@ int run_save_checkpoint(struct lo_engine *e, trav *t, const char *state, lo_erro
 int run_load_checkpoint(struct lo_engine *e, trav *t, char *state, size_t n, lo_error *err);
 char *run_stage_dir(struct lo_engine *e, const trav *t, const char *node_id);
 
-/* engine_timing.c: retry retry_policy, backoff, sleeps, the stall watchdog */
+/* engine_timing.c: retry policy, backoff, sleeps, the stall watchdog */
 typedef struct retry_policy {
     int max_attempts;
     int64_t initial_ms, max_ms;

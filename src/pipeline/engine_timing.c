@@ -1,4 +1,4 @@
-/* Retry retry_policy and backoff (attractor-spec §3.5, §3.6), interruptible
+/* Retry policy and backoff (attractor-spec §3.5, §3.6), interruptible
  * sleeps, and the stall watchdog: the timing side of the engine. */
 #include <math.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "pipeline/engine_internal.h"
 
-/* ---- retry retry_policy (§3.5, §3.6) ---- */
+/* ---- retry policy (§3.5, §3.6) ---- */
 
 retry_policy lo_retry_policy_for(const lo_graph *g, const lo_node *n)
 {
