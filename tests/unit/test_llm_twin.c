@@ -1,0 +1,205 @@
+/* The LLM client's Anthropic adapter against the Anthropic twin, in one
+ * process over real sockets: what the issue means by "tested offline
+ * against the twins". Uses the shipped tape tests/data/tapes/basic.jsonl. */
+#include "testutil.h"
+
+#include "lightsout/llm.h"
+#include "lightsout/twin.h"
+
+typedef struct fixture {
+    lo_tape *tape;
+    lo_twin *twin;
+    lo_llm_client *client;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    lo_error err;
+    f->tape = lo_tape_load(lo_test_data("tapes/basic.jsonl"), &err);
+    if (!f->tape)
+        fail_msg("tape: %s", err.msg);
+    lo_twin_config cfg = {.provider = "anthropic", .tapes = &f->tape, .n_tapes = 1,
+                          .api_key = "sk-twin-test"};
+    char models[4096];
+    snprintf(models, sizeof models, "%s", lo_test_data("../../data/models.json"));
+    cfg.models_path = models;
+    f->twin = lo_twin_start(&cfg, &err);
+    if (!f->twin)
+        fail_msg("twin: %s", err.msg);
+    f->client = lo_llm_client_new();
+    lo_llm_provider_config pc = {.provider = "anthropic", .api_key = "sk-twin-test",
+                                 .base_url = lo_twin_base_url(f->twin)};
+    lo_llm_error lerr;
+    assert_int_equal(lo_llm_client_add_provider(f->client, &pc, &lerr), 0);
+    lo_llm_retry_policy rp;
+    lo_llm_retry_policy_init(&rp);
+    rp.max_retries = 0; /* faults must surface, not be retried away */
+    lo_llm_client_set_retry(f->client, &rp);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    lo_llm_client_free(f->client);
+    lo_twin_stop(f->twin);
+    lo_tape_free(f->tape);
+    free(f);
+    return 0;
+}
+
+static lo_llm_request *ask(const char *text)
+{
+    lo_llm_request *r = lo_llm_request_new("claude-sonnet-4-5");
+    r->provider = strdup("anthropic");
+    assert_int_equal(lo_llm_request_add_message(r, lo_llm_text_message(LO_ROLE_USER, text)), 0);
+    return r;
+}
+
+static void test_text(void **state)
+{
+    fixture *f = *state;
+    lo_llm_request *r = ask("hello there");
+    lo_llm_response *res = NULL;
+    lo_llm_error err;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &err), 0);
+    char *text = lo_llm_response_text(res);
+    assert_string_equal(text, "Hello! How can I help you today?");
+    assert_int_equal(res->finish.reason, LO_FINISH_STOP);
+    assert_true(res->usage.input_tokens > 0);
+    assert_true(res->usage.output_tokens > 0);
+    assert_non_null(res->id);
+    assert_true(strncmp(res->id, "msg_", 4) == 0);
+    free(text);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+}
+
+typedef struct collected {
+    lo_buf text;
+    int deltas, finishes;
+} collected;
+
+static int on_event(const lo_llm_stream_event *ev, void *ud)
+{
+    collected *c = ud;
+    if (ev->type == LO_STREAM_TEXT_DELTA && ev->delta) {
+        lo_buf_puts(&c->text, ev->delta);
+        c->deltas++;
+    }
+    if (ev->type == LO_STREAM_FINISH)
+        c->finishes++;
+    return 0;
+}
+
+static void test_stream(void **state)
+{
+    fixture *f = *state;
+    lo_llm_request *r = ask("hello, streamed");
+    collected c = {0};
+    lo_buf_init(&c.text, 0);
+    lo_llm_response *res = NULL;
+    lo_llm_error err;
+    assert_int_equal(lo_llm_stream(f->client, r, on_event, &c, &res, &err), 0);
+    assert_string_equal(c.text.data, "Hello! How can I help you today?");
+    assert_true(c.deltas >= 1);
+    assert_int_equal(c.finishes, 1);
+    char *text = lo_llm_response_text(res);
+    assert_string_equal(text, c.text.data);
+    free(text);
+    lo_buf_release(&c.text);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+}
+
+/* A tool call, its result, and the final answer: two requests. */
+static void test_tool_round_trip(void **state)
+{
+    fixture *f = *state;
+    lo_llm_request *r = ask("what is the weather in Paris?");
+    lo_error err;
+    assert_int_equal(lo_llm_request_add_tool(r, "get_weather", "Weather for a city",
+                                             json_pack("{s:s, s:{s:{s:s}}, s:[s]}", "type",
+                                                       "object", "properties", "city", "type",
+                                                       "string", "required", "city"),
+                                             &err),
+                     0);
+    lo_llm_response *res = NULL;
+    lo_llm_error lerr;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &lerr), 0);
+    assert_int_equal(res->finish.reason, LO_FINISH_TOOL_CALLS);
+    size_t n;
+    const lo_llm_tool_call **calls = lo_llm_response_tool_calls(res, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(calls[0]->name, "get_weather");
+    assert_string_equal(json_string_value(json_object_get(calls[0]->arguments, "city")), "Paris");
+    char *id = strdup(calls[0]->id);
+    free(calls);
+    /* send the assistant turn back, then the tool's result */
+    assert_int_equal(lo_llm_request_add_message(r, lo_llm_message_clone(res->message)), 0);
+    assert_int_equal(lo_llm_request_add_message(r, lo_llm_tool_result_message(id, "18°C, sunny",
+                                                                               false)),
+                     0);
+    lo_llm_response_free(res);
+    res = NULL;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &lerr), 0);
+    char *text = lo_llm_response_text(res);
+    assert_string_equal(text, "It is 18°C and sunny in Paris.");
+    free(text);
+    free(id);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+}
+
+/* Thinking comes back with its signature, and goes back unchanged. */
+static void test_thinking_signature(void **state)
+{
+    fixture *f = *state;
+    lo_llm_request *r = ask("think: what is 2 + 2?");
+    lo_llm_response *res = NULL;
+    lo_llm_error err;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &err), 0);
+    bool found = false;
+    for (size_t i = 0; i < res->message->n_parts; i++) {
+        const lo_llm_part *p = &res->message->parts[i];
+        if (p->kind == LO_CONTENT_THINKING) {
+            assert_string_equal(p->thinking.signature, "c2lnbmF0dXJlLWZvci10ZXN0cw==");
+            found = true;
+        }
+    }
+    assert_true(found);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+}
+
+/* The twin's 429 reaches the client as a retryable rate-limit error with
+ * the Retry-After the tape asked for. */
+static void test_rate_limit_fault(void **state)
+{
+    fixture *f = *state;
+    lo_llm_request *r = ask("rate limit me");
+    lo_llm_response *res = NULL;
+    lo_llm_error err;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &err), LO_EIO);
+    assert_null(res);
+    assert_int_equal(err.kind, LO_LLM_ERR_RATE_LIMIT);
+    assert_true(err.retryable);
+    assert_int_equal(err.status, 429);
+    assert_true(err.retry_after > 6.9 && err.retry_after < 7.1);
+    lo_llm_request_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tool_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thinking_signature, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_fault, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("llm_twin", tests, NULL, NULL);
+}
