@@ -53,4 +53,74 @@ void lo_report_release(lo_report *r);
  * only when out of memory. */
 char *lo_report_failing_names(const lo_report *r, size_t max);
 
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "lightsout/engine.h"
+
+/* ---- budgets and measurement (src/gate/budget.c) ----
+ *
+ * A gate's command runs under lo_proc_exec in its own process group. Wall
+ * time and output size are enforced by the runner itself (timeout_ms,
+ * max_output_bytes); CPU time, memory and the process count are watched by a
+ * thread that scans /proc every LO_GATE_POLL_MS for the processes of the
+ * group and stops the group when one of them crosses its budget. */
+
+enum { LO_GATE_POLL_MS = 20 };
+
+typedef enum lo_gate_trip {
+    LO_TRIP_NONE, LO_TRIP_WALL, LO_TRIP_CPU, LO_TRIP_RSS, LO_TRIP_OUTPUT, LO_TRIP_PROCS,
+} lo_gate_trip;
+
+/* "max_wall", "max_cpu", ...; "" for LO_TRIP_NONE. */
+const char *lo_gate_trip_name(lo_gate_trip t);
+
+typedef struct lo_gate_budget {
+    int64_t max_wall_ms;      /* 0 = no budget, for each field */
+    int64_t max_cpu_ms;
+    int64_t max_rss_kb;
+    int64_t max_output_bytes;
+    int64_t max_procs;
+} lo_gate_budget;
+
+typedef struct lo_gate_metrics {
+    int64_t wall_ms;          /* start to reap */
+    int64_t cpu_ms;           /* user + system of the whole group */
+    int64_t max_rss_kb;       /* peak resident memory of the group */
+    int64_t output_bytes;     /* stdout + stderr written */
+    int exit_code;            /* exit status, or -1 when killed by a signal */
+    int signal;               /* that signal, or 0 */
+    int64_t procs_peak;       /* most processes seen in the group at once */
+    lo_gate_trip tripped;     /* the budget that stopped it, or NONE */
+    int64_t tripped_value;    /* what was measured when it tripped */
+    bool cancelled;           /* the run was cancelled */
+    bool deadline;            /* the stage's deadline (timeout) stopped it */
+} lo_gate_metrics;
+
+/* How to run one measured command. */
+typedef struct lo_gate_exec {
+    const char *command;      /* run with /bin/sh -c */
+    const char *cwd;          /* NULL = inherit */
+    char *const *env;         /* NULL = inherit */
+    const char *output_path;  /* stdout and stderr merged; NULL = discard */
+    size_t tail_bytes;        /* kept in *tail when tail is not NULL */
+    int64_t deadline_ms;      /* extra timeout (the stage's), 0 = none */
+    const atomic_bool *cancel; /* the run's flag; NULL = none */
+    void (*on_output)(void *ud); /* activity, for a stall watchdog */
+    void *ud;
+} lo_gate_exec;
+
+/* Run x->command under the budgets of b (NULL = none) and fill *m. Returns
+ * 0 when the command ran (whatever its verdict), or lo_proc_exec's error. */
+int lo_gate_measure(const lo_gate_budget *b, const lo_gate_exec *x, lo_gate_metrics *m,
+                    lo_buf *tail, lo_error *err);
+
+/* ---- the gate handler (src/gate/gate.c, docs/gates.md) ---- */
+
+/* "gate" (shape=octagon): run `command` under its budgets, parse its test
+ * report, check exit status, budgets, tests, regressions and baseline;
+ * write {stage}/gate.json and gate.md; SUCCESS or FAIL with the report as
+ * the context's last_failure. */
+int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err);
+
 #endif

@@ -8,6 +8,7 @@
 #define LIGHTSOUT_PROC_H
 
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "lightsout/base.h"
 
@@ -65,6 +66,12 @@ typedef struct lo_proc_opts {
      * 100 ms (a last call follows the last output); may be NULL. */
     void (*on_output)(void *ud);
     void *ud;
+    /* Called once from the calling thread when the command has started (it
+     * has exec'd and leads its own process group, whose id is pid); pid is
+     * not reaped before lo_proc_exec returns, so it can be signalled or
+     * looked up in /proc until then. Validation gates watch the group's
+     * CPU, memory and process count through it. May be NULL. */
+    void (*on_start)(pid_t pid, void *ud);
 } lo_proc_opts;
 
 typedef struct lo_proc_result {

@@ -409,6 +409,9 @@ int lo_proc_exec(const lo_proc_opts *o, lo_proc_result *r, lo_error *err)
         goto done;
     }
 
+    if (o->on_start)
+        o->on_start(pid, o->ud);
+
 #ifdef SYS_pidfd_open
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* always close-on-exec */
     if (pidfd < 0)

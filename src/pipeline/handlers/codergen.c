@@ -13,22 +13,31 @@ int lo_stage_write(const lo_stage *st, const char *name, const char *text, lo_er
     return lo_file_write_atomic(path, text, strlen(text), err);
 }
 
-/* $goal is the only template variable of the spec; expansion is plain
- * replacement, not a template language. */
-static char *expand(const char *prompt, const char *goal)
+/* $goal is the spec's template variable; lightsout adds $last_failure, the
+ * report of the last failed validation gate ("" when none), so a retry sees
+ * what broke. Expansion is plain replacement, not a template language. */
+static char *expand(const char *prompt, const char *goal, const lo_context *ctx)
 {
+    char *failure = ctx ? lo_context_get_str(ctx, "last_failure") : NULL;
     lo_buf b;
     lo_buf_init(&b, 0);
-    const char *p = prompt, *hit;
-    while ((hit = strstr(p, "$goal"))) {
-        if (lo_buf_append(&b, p, (size_t)(hit - p)) || lo_buf_puts(&b, goal))
+    const char *p = prompt;
+    for (;;) {
+        const char *g = strstr(p, "$goal"), *f = strstr(p, "$last_failure");
+        const char *hit = g && (!f || g < f) ? g : f;
+        if (!hit)
+            break;
+        if (lo_buf_append(&b, p, (size_t)(hit - p)) ||
+            lo_buf_puts(&b, hit == g ? goal : failure ? failure : ""))
             goto oom;
-        p = hit + 5;
+        p = hit + (hit == g ? 5 : 13);
     }
     if (lo_buf_puts(&b, p))
         goto oom;
+    free(failure);
     return lo_buf_steal(&b);
 oom:
+    free(failure);
     lo_buf_release(&b);
     return NULL;
 }
@@ -50,7 +59,7 @@ int lo_handler_codergen(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     const char *raw = lo_node_str(n, "prompt");
     if (!*raw)
         raw = lo_node_label(n);
-    char *body = expand(raw, lo_graph_str(st->graph, "goal"));
+    char *body = expand(raw, lo_graph_str(st->graph, "goal"), st->context);
     if (!body)
         return lo_error_set(err, LO_ENOMEM, "out of memory");
     /* a fresh session gets the carry-over of its fidelity mode first */
