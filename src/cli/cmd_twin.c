@@ -71,8 +71,11 @@ static int serve(opts *o, const char *provider)
         cli_error("twin", "%s", err.msg);
         return EXIT_USAGE;
     }
+    /* "all" serves every provider this build has */
+    if (mask == LO_TWIN_ALL)
+        mask = lo_twin_supported();
     if (mask & ~lo_twin_supported()) {
-        cli_error("twin", "%s: not yet: anthropic only in this build", provider);
+        cli_error("twin", "%s: not yet: anthropic and openai only in this build", provider);
         return EXIT_USAGE;
     }
     lo_tape *tapes[MAX_TAPES];
@@ -111,10 +114,18 @@ static int serve(opts *o, const char *provider)
     }
     const char *url = lo_twin_base_url(t);
     printf("%s twin listening on %s\n", provider, url);
-    printf("export ANTHROPIC_BASE_URL=%s\n", url);
     /* the key is the user's own choice on this command line, shown so the
      * line can be pasted; without one any non-empty key is accepted */
-    printf("export ANTHROPIC_API_KEY=%s\n", o->api_key ? o->api_key : "twin-any-key");
+    const char *key = o->api_key ? o->api_key : "twin-any-key";
+    if (mask & LO_TWIN_ANTHROPIC) {
+        printf("export ANTHROPIC_BASE_URL=%s\n", url);
+        printf("export ANTHROPIC_API_KEY=%s\n", key);
+    }
+    if (mask & LO_TWIN_OPENAI) {
+        /* the OpenAI SDKs expect the /v1 in the base URL */
+        printf("export OPENAI_BASE_URL=%s/v1\n", url);
+        printf("export OPENAI_API_KEY=%s\n", key);
+    }
     fflush(stdout);
     fprintf(stderr, "lightsout twin: %zu tape entr%s from %zu file%s; Ctrl-C stops\n", entries,
             entries == 1 ? "y" : "ies", n, n == 1 ? "" : "s");
@@ -154,7 +165,7 @@ const cli_command cmd_twin = {
     .usage = "serve PROVIDER [--port N] [--bind ADDR] [--tape FILE]... [--api-key KEY] "
              "[--log FILE]",
     .summary = "digital twin of a model provider's API, answering from tapes",
-    .details = "PROVIDER is anthropic (openai, gemini and all come later). The twin\n"
+    .details = "PROVIDER is anthropic, openai or all (gemini comes later). The twin\n"
                "serves the provider's real endpoints, validation, errors and streams on\n"
                "loopback; it prints its base URL and the environment variables to\n"
                "export, logs one line per request, and stops cleanly on Ctrl-C or\n"

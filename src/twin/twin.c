@@ -22,8 +22,11 @@ static const struct {
 
 unsigned lo_twin_supported(void)
 {
-    return LO_TWIN_ANTHROPIC;
+    return LO_TWIN_ANTHROPIC | LO_TWIN_OPENAI;
 }
+
+/* openai.c; shared: also the model list and unknown paths (see below). */
+int twin_openai_routes(lo_twin *t, bool shared, lo_error *err);
 
 int lo_twin_provider_parse(const char *name, unsigned *mask, lo_error *err)
 {
@@ -265,8 +268,11 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
         if (lo_twin_provider_parse(cfg->provider, &mask, err))
             return NULL;
     }
+    /* "all" is every provider this build has */
+    if (mask == LO_TWIN_ALL)
+        mask = lo_twin_supported();
     if (mask & ~lo_twin_supported()) {
-        lo_error_set(err, LO_EINVAL, "not yet: anthropic only in this build");
+        lo_error_set(err, LO_EINVAL, "not yet: anthropic and openai only in this build");
         return NULL;
     }
     lo_twin *t = lo_calloc(1, sizeof *t);
@@ -292,6 +298,11 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
      * (the twin writes its own line per request, with the tape entry). */
     lo_http_config hc = {.bind = cfg->bind, .port = cfg->port, .threads = 4};
     if (!(t->srv = lo_http_server_start(&hc, err)))
+        goto fail;
+    /* First match wins: OpenAI's own paths go first, so Anthropic's
+     * catch-all cannot shadow them; GET /v1/models and unknown paths belong
+     * to Anthropic when both are served (docs/twins.md). */
+    if ((mask & LO_TWIN_OPENAI) && twin_openai_routes(t, !(mask & LO_TWIN_ANTHROPIC), err))
         goto fail;
     if ((mask & LO_TWIN_ANTHROPIC) && twin_anthropic_routes(t, err))
         goto fail;

@@ -118,9 +118,9 @@ run twin serve anthropic --tape "$tmp/bad.jsonl"
 [ "$rc" -eq 2 ] && [[ "$stderr" == *"bad.jsonl:2: "*"fualt"* ]]
 ok $? "a bad tape line exits 2 with FILE:LINE" "exit $rc" "$stderr"
 
-run twin serve openai
-[ "$rc" -eq 2 ] && [[ "$stderr" == *"not yet: anthropic only"* ]]
-ok $? "twin serve openai exits 2: not yet" "exit $rc" "$stderr"
+run twin serve gemini
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"not yet: "* ]]
+ok $? "twin serve gemini exits 2: not yet" "exit $rc" "$stderr"
 
 run twin serve cohere
 [ "$rc" -eq 2 ] && [[ "$stderr" == *"unknown provider"* ]]
@@ -133,5 +133,60 @@ ok $? "twin without serve exits 2" "exit $rc" "$stderr"
 run twin serve anthropic --port 70000
 [ "$rc" -eq 2 ] && [[ "$stderr" == *"--port"* ]]
 ok $? "--port 70000 exits 2" "exit $rc" "$stderr"
+
+# ---- the OpenAI twin ----
+"$LIGHTSOUT" twin serve openai --port 0 --tape "$tape" --api-key sk-e2e-key \
+    --log "$tmp/openai.log" >"$tmp/oout" 2>"$tmp/oerr" &
+pid=$!
+ourl=""
+for _ in $(seq 100); do
+    ourl=$(sed -n 's/^export OPENAI_BASE_URL=//p' "$tmp/oout")
+    [ -n "$ourl" ] && break
+    sleep 0.05
+done
+[[ "$ourl" =~ ^http://127\.0\.0\.1:[0-9]+/v1$ ]] &&
+    grep -qx 'export OPENAI_API_KEY=sk-e2e-key' "$tmp/oout" && ! grep -q ANTHROPIC "$tmp/oout"
+ok $? "twin serve openai prints OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 and OPENAI_API_KEY" \
+    "$(cat "$tmp/oout" "$tmp/oerr")"
+
+oai() { # oai KEY PATH BODY -> status on the last line
+    curl -s -w '\n%{http_code}' "$ourl$2" -H "Authorization: Bearer $1" \
+        -H 'content-type: application/json' -d "$3"
+}
+res=$(oai sk-e2e-key /responses '{"model":"gpt-6.2-sol","input":"hello"}')
+[ "$(tail -n1 <<<"$res")" = 200 ] && [[ "$res" == *'"object":"response"'* ]] &&
+    [[ "$res" == *'"id":"resp_'* ]] && [[ "$res" == *'"text":"Hello! How can I help you today?"'* ]]
+ok $? "a Responses request gets the tape's text in a response object" "$res"
+
+res=$(oai sk-e2e-key /chat/completions '{"model":"gpt-6.2-sol","stream":true,"messages":[{"role":"user","content":"hello"}]}')
+[[ "$res" == 'data: {"id":"chatcmpl-'* ]] && [[ "$res" == *'"finish_reason":"stop"'* ]] &&
+    [[ "$(grep -v '^$' <<<"$res" | tail -n2 | head -n1)" == 'data: [DONE]' ]]
+ok $? "a streamed Chat Completions request ends with data: [DONE]" "$res"
+
+res=$(oai sk-wrong /responses '{"model":"gpt-6.2-sol","input":"hello"}')
+[ "$(tail -n1 <<<"$res")" = 401 ] && [[ "$res" == *'"code":"invalid_api_key"'* ]] &&
+    [[ "$res" != *sk-wrong* ]]
+ok $? "a wrong key gets OpenAI's 401 invalid_api_key (the key is not echoed)" "$res"
+
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+pid=""
+[ "$rc" -eq 0 ] && [ "$(grep -c '^openai POST /v1/' "$tmp/openai.log")" -eq 3 ] &&
+    ! grep -q 'sk-' "$tmp/openai.log"
+ok $? "the OpenAI twin stops on SIGINT and logs one line per request, no key" \
+    "exit $rc" "$(cat "$tmp/openai.log")"
+
+"$LIGHTSOUT" twin serve all --port 0 --tape "$tape" >"$tmp/aout" 2>"$tmp/aerr" &
+pid=$!
+for _ in $(seq 100); do
+    grep -q '^export OPENAI_API_KEY=' "$tmp/aout" && break
+    sleep 0.05
+done
+grep -q '^export ANTHROPIC_BASE_URL=' "$tmp/aout" && grep -q '^export OPENAI_BASE_URL=.*/v1$' "$tmp/aout"
+ok $? "twin serve all prints both providers' exports" "$(cat "$tmp/aout" "$tmp/aerr")"
+kill -TERM "$pid"
+wait "$pid"
+pid=""
 
 finish

@@ -916,7 +916,7 @@ static void calls_and_raw_sse(void **state)
     lo_http_result_release(&r);
     free(body);
     lo_twin_stop(tw);
-    lo_twin_config cfg = {.provider = "openai"};
+    lo_twin_config cfg = {.provider = "gemini"};
     assert_null(lo_twin_start(&cfg, &err));
     assert_non_null(strstr(err.msg, "not yet"));
     cfg.provider = "cohere";
