@@ -525,7 +525,7 @@ typedef int (*lo_llm_event_fn)(const lo_llm_stream_event *ev, void *ud);
  * Every pointer is borrowed for the duration of the call. */
 typedef struct lo_llm_call {
     const char *provider;         /* the adapter's name */
-    const char *api_key;          /* never NULL or empty */
+    const char *api_key;          /* never NULL; "" only for a keyless openai_chat server */
     const char *base_url;         /* without a trailing slash */
     const char *const *headers;   /* extra "Name: value", NULL-terminated; may be NULL */
     long timeout_ms;              /* whole request, streams included; 0 = none */
@@ -554,6 +554,10 @@ typedef struct lo_llm_adapter {
  * its translation choices: max_tokens default, reasoning_effort mapping,
  * automatic cache_control breakpoints, provider_options keys. */
 extern const lo_llm_adapter lo_llm_anthropic_adapter;
+/* The OpenAI Responses API (POST {base}/responses) and the Chat Completions
+ * API of OpenAI-compatible servers (POST {base}/chat/completions, provider
+ * "openai_chat"); docs/llm.md lists their translation choices. */
+extern const lo_llm_adapter lo_llm_openai_adapter, lo_llm_openai_chat_adapter;
 
 #define LO_LLM_ANTHROPIC_VERSION "2023-06-01"
 #define LO_LLM_ANTHROPIC_DEFAULT_MAX_TOKENS 4096

@@ -16,7 +16,31 @@
 
 static const lo_llm_adapter *const adapters[] = {
     &lo_llm_anthropic_adapter,
+    &lo_llm_openai_adapter,
+    &lo_llm_openai_chat_adapter,
 };
+
+/* openai_chat serves OpenAI-compatible servers: it takes OPENAI_API_KEY and
+ * OPENAI_BASE_URL when its own variables are unset, and runs without a key
+ * against a base URL named for it (local vLLM, llama.cpp, Ollama want none).
+ * OpenAI's key goes only where OpenAI's base URL points, never to a server
+ * named by OPENAI_CHAT_BASE_URL or the caller: that would hand it to a
+ * third party. */
+typedef struct fallback {
+    const char *provider, *api_key_env, *base_url_env;
+} fallback;
+
+static const fallback fallbacks[] = {
+    {"openai_chat", "OPENAI_API_KEY", "OPENAI_BASE_URL"},
+};
+
+static const fallback *fallback_of(const lo_llm_adapter *a)
+{
+    for (size_t i = 0; i < sizeof fallbacks / sizeof *fallbacks; i++)
+        if (strcmp(fallbacks[i].provider, a->name) == 0)
+            return &fallbacks[i];
+    return NULL;
+}
 
 const lo_llm_adapter *const *lo_llm_adapters(size_t *n)
 {
@@ -138,10 +162,22 @@ int lo_llm_client_add_provider(lo_llm_client *c, const lo_llm_provider_config *c
     if (!a)
         return config_error(err, cfg->provider, "unknown LLM provider \"%s\"", cfg->provider);
     const char *key = cfg->api_key && *cfg->api_key ? cfg->api_key : env_nonempty(a->api_key_env);
-    if (!key)
-        return config_error(err, a->name, "no API key for %s: set %s", a->name, a->api_key_env);
     const char *base = cfg->base_url && *cfg->base_url ? cfg->base_url
                                                        : env_nonempty(a->base_url_env);
+    const fallback *fb = fallback_of(a);
+    if (fb) {
+        bool own_base = base != NULL;
+        if (!base)
+            base = env_nonempty(fb->base_url_env);
+        if (!key && !own_base)
+            key = env_nonempty(fb->api_key_env);
+        if (!key && own_base)
+            key = ""; /* keyless: the adapter sends no Authorization */
+    }
+    if (!key)
+        return config_error(err, a->name, "no API key for %s: set %s%s%s%s", a->name,
+                            a->api_key_env, fb ? " or " : "", fb ? fb->api_key_env : "",
+                            fb ? ", or name a base URL for a server that needs none" : "");
     if (!base)
         base = a->default_base_url;
 
@@ -201,7 +237,10 @@ int lo_llm_client_from_env(lo_llm_client **out, lo_llm_error *err)
         return LO_ENOMEM;
     }
     for (size_t i = 0; i < sizeof adapters / sizeof *adapters; i++) {
-        if (!env_nonempty(adapters[i]->api_key_env))
+        /* A fallback provider is configured by its own variables only, so
+         * OPENAI_API_KEY alone does not add openai_chat next to openai. */
+        if (!env_nonempty(adapters[i]->api_key_env) &&
+            !(fallback_of(adapters[i]) && env_nonempty(adapters[i]->base_url_env)))
             continue;
         lo_llm_provider_config cfg = {.provider = adapters[i]->name};
         int rc = lo_llm_client_add_provider(c, &cfg, err);

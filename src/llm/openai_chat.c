@@ -1,0 +1,1191 @@
+/* The Chat Completions adapter for OpenAI-compatible servers (vLLM,
+ * llama.cpp server, Ollama, LM Studio, OpenRouter; unified-llm-spec §7.10):
+ * provider "openai_chat", POST {base}/chat/completions. The configuration
+ * (client.c) falls back on OpenAI's variables and allows no key for a local
+ * server, which then gets no Authorization header. Errors and rate-limit
+ * headers follow OpenAI's conventions, as the compatible servers copy them;
+ * the helpers for them are repeated from openai.c so that each adapter
+ * stands alone. The client retries; this file never does. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "lightsout/http.h"
+#include "lightsout/llm.h"
+#include "lightsout/net.h"
+
+#define PROVIDER "openai_chat"
+
+/* ---- small helpers ---- */
+
+static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
+{
+    lo_llm_error_set(err, kind, PROVIDER, "%s", "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return kind == LO_LLM_ERR_ABORT ? LO_ECANCELED : kind == LO_LLM_ERR_CONFIGURATION ? LO_EINVAL
+                                                                                      : LO_EIO;
+}
+
+static int oom(lo_llm_error *err)
+{
+    return fail(err, LO_LLM_ERR_PROVIDER, "out of memory"), LO_ENOMEM;
+}
+
+/* json_object_set_new that reports failure; steals v either way. */
+static bool put(json_t *o, const char *k, json_t *v)
+{
+    return v && json_object_set_new(o, k, v) == 0;
+}
+
+static bool push(json_t *a, json_t *v)
+{
+    return v && json_array_append_new(a, v) == 0;
+}
+
+static bool push_if(json_t *a, json_t *b, bool ok)
+{
+    if (!ok) {
+        json_decref(b);
+        return false;
+    }
+    return push(a, b);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* ---- media as data: URLs (the API takes images and files that way) ---- */
+
+static char *base64_encode(const unsigned char *in, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = lo_malloc((n + 2) / 3 * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = 0;
+    return out;
+}
+
+static const char *guess_type(const char *path, lo_llm_content_kind kind)
+{
+    const char *dot = strrchr(path, '.');
+    static const struct {
+        const char *ext, *type;
+    } map[] = {{".png", "image/png"},   {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
+               {".gif", "image/gif"},   {".webp", "image/webp"}, {".pdf", "application/pdf"},
+               {".txt", "text/plain"},  {".md", "text/plain"}};
+    for (size_t i = 0; dot && i < sizeof map / sizeof *map; i++)
+        if (strcasecmp(dot, map[i].ext) == 0)
+            return map[i].type;
+    return kind == LO_CONTENT_DOCUMENT ? "application/pdf" : "image/png";
+}
+
+/* The URL to send for m: its own URL, or a data: URL built from inline
+ * data or a local file. Caller frees; NULL with *rc set on failure. */
+static char *media_url(const lo_llm_media *m, lo_llm_content_kind kind, lo_llm_error *err, int *rc)
+{
+    if (m->url) {
+        char *u = lo_strdup(m->url);
+        if (!u)
+            *rc = oom(err);
+        return u;
+    }
+    const char *type = m->media_type ? m->media_type
+                                     : kind == LO_CONTENT_DOCUMENT ? "application/pdf"
+                                                                   : "image/png";
+    char *data = NULL;
+    const char *b64 = m->data;
+    if (m->path) {
+        char *bytes = NULL;
+        size_t len = 0;
+        lo_error fe;
+        if (lo_file_read(m->path, 0, &bytes, &len, &fe) != 0) {
+            *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "%s", fe.msg);
+            return NULL;
+        }
+        data = base64_encode((const unsigned char *)bytes, len);
+        free(bytes);
+        if (!data)
+            return *rc = oom(err), NULL;
+        b64 = data;
+        if (!m->media_type)
+            type = guess_type(m->path, kind);
+    }
+    size_t n = strlen(type) + strlen(b64 ? b64 : "") + 16;
+    char *u = lo_malloc(n);
+    if (u)
+        snprintf(u, n, "data:%s;base64,%s", type, b64 ? b64 : "");
+    else
+        *rc = oom(err);
+    free(data);
+    return u;
+}
+
+/* ---- request translation (Chat Completions) ---- */
+
+/* One user-side content part: text, image_url or input_audio. NULL with
+ * *rc == 0 for a part the API has no place for (dropped). */
+static json_t *content_part(const lo_llm_part *p, lo_llm_error *err, int *rc)
+{
+    json_t *c = json_object();
+    if (!c)
+        return *rc = oom(err), NULL;
+    bool ok = true;
+    if (p->kind == LO_CONTENT_TEXT) {
+        ok = put(c, "type", json_string("text")) && put(c, "text", json_string(p->text));
+    } else if (p->kind == LO_CONTENT_IMAGE) {
+        char *u = media_url(&p->media, p->kind, err, rc);
+        if (!u) {
+            json_decref(c);
+            return NULL;
+        }
+        json_t *iu = json_object();
+        ok = put(c, "type", json_string("image_url")) && put(c, "image_url", iu) &&
+             put(iu, "url", json_string(u)) &&
+             (!p->media.detail || put(iu, "detail", json_string(p->media.detail)));
+        free(u);
+    } else {
+        /* Documents and audio have no portable Chat Completions form
+         * across compatible servers. */
+        json_decref(c);
+        *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "%s input is not supported by the %s adapter",
+                   lo_llm_content_kind_name(p->kind), PROVIDER);
+        return NULL;
+    }
+    if (!ok) {
+        json_decref(c);
+        return *rc = oom(err), NULL;
+    }
+    return c;
+}
+
+static char *result_text(const lo_llm_tool_result *tr)
+{
+    const char *s = json_string_value(tr->content);
+    if (s)
+        return lo_strdup(s);
+    return tr->content ? json_dumps(tr->content, JSON_COMPACT | JSON_ENCODE_ANY) : lo_strdup("");
+}
+
+static char *arguments_text(const lo_llm_tool_call *tc)
+{
+    return tc->raw_arguments ? lo_strdup(tc->raw_arguments)
+           : tc->arguments   ? json_dumps(tc->arguments, JSON_COMPACT)
+                             : lo_strdup("{}");
+}
+
+/* One unified message -> chat messages. Tool results become "tool" role
+ * messages, one per result; text-only content travels as a plain string,
+ * which every compatible server accepts (some refuse arrays). */
+static int chat_messages(json_t *msgs, const lo_llm_message *m, lo_llm_error *err)
+{
+    int rc = 0;
+    bool ok = true;
+    size_t n_text = 0, n_media = 0;
+    for (size_t j = 0; j < m->n_parts; j++) {
+        lo_llm_content_kind k = m->parts[j].kind;
+        n_text += k == LO_CONTENT_TEXT;
+        n_media += k == LO_CONTENT_IMAGE || k == LO_CONTENT_AUDIO || k == LO_CONTENT_DOCUMENT;
+    }
+    for (size_t j = 0; ok && j < m->n_parts; j++) {
+        const lo_llm_part *p = &m->parts[j];
+        if (p->kind != LO_CONTENT_TOOL_RESULT)
+            continue;
+        char *out = result_text(&p->tool_result);
+        json_t *tm = json_object();
+        ok = push_if(msgs, tm,
+                     out && put(tm, "role", json_string("tool")) &&
+                         put(tm, "tool_call_id", json_string(p->tool_result.tool_call_id)) &&
+                         put(tm, "content", json_string(out)));
+        free(out);
+    }
+    if (!ok)
+        return oom(err);
+    if (m->role == LO_ROLE_TOOL || (n_text == 0 && n_media == 0 && m->role != LO_ROLE_ASSISTANT))
+        return 0;
+
+    /* Many compatible servers know no "developer" role: it goes as system. */
+    const char *role = m->role == LO_ROLE_ASSISTANT ? "assistant"
+                       : m->role == LO_ROLE_USER    ? "user"
+                                                    : "system";
+    json_t *msg = json_object();
+    ok = put(msg, "role", json_string(role));
+    if (ok && m->name)
+        ok = put(msg, "name", json_string(m->name));
+    if (ok && (n_media == 0 || m->role != LO_ROLE_USER)) {
+        lo_buf b;
+        lo_buf_init(&b, 0);
+        for (size_t j = 0; ok && j < m->n_parts; j++)
+            if (m->parts[j].kind == LO_CONTENT_TEXT)
+                ok = lo_buf_puts(&b, m->parts[j].text) == 0;
+        if (ok)
+            ok = put(msg, "content", n_text ? json_string(b.data ? b.data : "") : json_null());
+        lo_buf_release(&b);
+    } else if (ok) {
+        json_t *content = json_array();
+        ok = put(msg, "content", content);
+        for (size_t j = 0; ok && !rc && j < m->n_parts; j++) {
+            json_t *c = content_part(&m->parts[j], err, &rc);
+            if (c)
+                ok = push(content, c);
+        }
+    }
+    if (ok && !rc && m->role == LO_ROLE_ASSISTANT) {
+        json_t *calls = NULL;
+        for (size_t j = 0; ok && j < m->n_parts; j++) {
+            const lo_llm_part *p = &m->parts[j];
+            if (p->kind != LO_CONTENT_TOOL_CALL)
+                continue;
+            if (!calls)
+                ok = put(msg, "tool_calls", calls = json_array());
+            char *args = arguments_text(&p->tool_call);
+            json_t *tc = json_object(), *fn = json_object();
+            ok = ok && args && put(tc, "function", fn) &&
+                 put(fn, "name", json_string(p->tool_call.name)) &&
+                 put(fn, "arguments", json_string(args)) &&
+                 put(tc, "id", json_string(p->tool_call.id)) &&
+                 put(tc, "type", json_string("function"));
+            free(args);
+            ok = push_if(calls, tc, ok);
+        }
+        /* An assistant turn with neither text nor calls has nothing to say. */
+        if (ok && !calls && n_text == 0) {
+            json_decref(msg);
+            return 0;
+        }
+    }
+    if (rc || !ok) {
+        json_decref(msg);
+        return rc ? rc : oom(err);
+    }
+    return push(msgs, msg) ? 0 : oom(err);
+}
+
+/* provider_options.openai_chat.max_tokens_param: "max_tokens" (the
+ * default: what vLLM, llama.cpp, Ollama and LM Studio read) or
+ * "max_completion_tokens" (what OpenAI's own reasoning models demand). A
+ * request with a reasoning effort defaults to the latter. */
+static const char *max_tokens_param(const lo_llm_request *req, json_t *opts)
+{
+    const char *p = jstr(opts, "max_tokens_param");
+    if (lo_str_eq(p, "max_tokens") || lo_str_eq(p, "max_completion_tokens"))
+        return p;
+    return req->reasoning_effort ? "max_completion_tokens" : "max_tokens";
+}
+
+static int build_body(const lo_llm_request *req, bool streaming, json_t **out, lo_llm_error *err)
+{
+    *out = NULL;
+    json_t *body = json_object(), *msgs = json_array();
+    bool ok = body && msgs && put(body, "model", json_string(req->model));
+    int rc = 0;
+    for (size_t i = 0; ok && !rc && i < req->n_messages; i++)
+        rc = chat_messages(msgs, req->messages[i], err);
+    if (rc || !ok) {
+        json_decref(body);
+        json_decref(msgs);
+        return rc ? rc : oom(err);
+    }
+    ok = put(body, "messages", msgs);
+    json_t *opts = json_object_get(req->provider_options, PROVIDER);
+    if (!json_is_object(opts))
+        opts = NULL;
+    if (ok && req->has_max_tokens)
+        ok = put(body, max_tokens_param(req, opts), json_integer(req->max_tokens));
+    if (ok && req->reasoning_effort)
+        ok = put(body, "reasoning_effort", json_string(req->reasoning_effort));
+    if (ok && req->has_temperature)
+        ok = put(body, "temperature", json_real(req->temperature));
+    if (ok && req->has_top_p)
+        ok = put(body, "top_p", json_real(req->top_p));
+    if (ok && req->n_stop) {
+        json_t *st = json_array();
+        ok = put(body, "stop", st);
+        for (size_t i = 0; ok && i < req->n_stop; i++)
+            ok = push(st, json_string(req->stop[i]));
+    }
+    if (ok && req->response_format.type == LO_FORMAT_JSON) {
+        json_t *rf = json_object();
+        ok = put(body, "response_format", rf) && put(rf, "type", json_string("json_object"));
+    } else if (ok && req->response_format.type == LO_FORMAT_JSON_SCHEMA) {
+        json_t *rf = json_object(), *js = json_object();
+        ok = put(body, "response_format", rf) && put(rf, "type", json_string("json_schema")) &&
+             put(rf, "json_schema", js) && put(js, "name", json_string("response")) &&
+             put(js, "schema", json_deep_copy(req->response_format.schema)) &&
+             put(js, "strict", json_boolean(req->response_format.strict));
+    }
+    if (ok && req->n_tools) {
+        json_t *tools = json_array();
+        ok = put(body, "tools", tools);
+        for (size_t i = 0; ok && i < req->n_tools; i++) {
+            const lo_llm_tool *t = &req->tools[i];
+            json_t *tj = json_object(), *fn = json_object();
+            json_t *schema = t->parameters ? json_deep_copy(t->parameters) : NULL;
+            if (!schema && (schema = json_object()))
+                put(schema, "type", json_string("object"));
+            ok = put(tj, "function", fn) && put(fn, "parameters", schema);
+            ok = push_if(tools, tj,
+                         ok && put(tj, "type", json_string("function")) &&
+                             put(fn, "name", json_string(t->name)) &&
+                             (!t->description || !*t->description ||
+                              put(fn, "description", json_string(t->description))));
+        }
+    }
+    if (ok && req->has_tool_choice) {
+        if (req->tool_choice.mode == LO_TOOL_CHOICE_NAMED && !req->n_tools) {
+            json_decref(body);
+            return fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                        "tool_choice names tool \"%s\" but the request defines no tools",
+                        req->tool_choice.tool_name);
+        }
+        if (req->tool_choice.mode == LO_TOOL_CHOICE_NAMED) {
+            json_t *tc = json_object(), *fn = json_object();
+            ok = put(body, "tool_choice", tc) && put(tc, "type", json_string("function")) &&
+                 put(tc, "function", fn) &&
+                 put(fn, "name", json_string(req->tool_choice.tool_name));
+        } else if (req->n_tools) {
+            /* Without tools a choice means nothing, and some servers
+             * reject one. */
+            ok = put(body, "tool_choice",
+                     json_string(req->tool_choice.mode == LO_TOOL_CHOICE_NONE       ? "none"
+                                 : req->tool_choice.mode == LO_TOOL_CHOICE_REQUIRED ? "required"
+                                                                                    : "auto"));
+        }
+    }
+    if (ok && streaming) {
+        /* include_usage: the usage arrives in a last chunk before [DONE]. */
+        json_t *so = json_object();
+        ok = put(body, "stream", json_true()) && put(body, "stream_options", so) &&
+             put(so, "include_usage", json_true());
+    }
+    /* provider_options.openai_chat goes into the body as given (top_k,
+     * seed, a server's own extensions), over the translation;
+     * max_tokens_param is ours. */
+    const char *key;
+    json_t *val;
+    json_object_foreach(opts, key, val)
+    {
+        if (ok && strcmp(key, "max_tokens_param") != 0)
+            ok = json_object_set(body, key, val) == 0;
+    }
+    if (!ok) {
+        json_decref(body);
+        return oom(err);
+    }
+    *out = body;
+    return 0;
+}
+
+/* ---- HTTP ---- */
+
+static bool caller_sets(const char *const *extra, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; extra && extra[i]; i++)
+        if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':')
+            return true;
+    return false;
+}
+
+typedef struct headers {
+    char *v[24];
+    size_t n;
+} headers;
+
+static bool header_add(headers *h, const char *const *extra, const char *name, const char *value)
+{
+    if (caller_sets(extra, name) || h->n + 1 >= sizeof h->v / sizeof *h->v)
+        return true;
+    size_t len = strlen(name) + strlen(value) + 3;
+    char *s = lo_malloc(len);
+    if (!s)
+        return false;
+    snprintf(s, len, "%s: %s", name, value);
+    h->v[h->n++] = s;
+    return true;
+}
+
+static void headers_release(headers *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        /* One of these holds the API key: wipe it before it is freed. */
+        memset(h->v[i], 0, strlen(h->v[i]));
+        free(h->v[i]);
+    }
+    h->n = 0;
+}
+
+static bool build_headers(headers *h, const lo_llm_call *call, bool streaming)
+{
+    memset(h, 0, sizeof *h);
+    /* OpenAI's organization and project ids are for OpenAI only: a
+     * compatible server has no use for them and should not learn them. */
+    const char *org = NULL, *project = NULL;
+    char *auth = NULL;
+    if (*call->api_key) {
+        size_t n = strlen(call->api_key) + 8;
+        if (!(auth = lo_malloc(n)))
+            return false;
+        snprintf(auth, n, "Bearer %s", call->api_key);
+    }
+    bool ok = (!auth || header_add(h, call->headers, "Authorization", auth)) &&
+              header_add(h, call->headers, "Content-Type", "application/json") &&
+              header_add(h, call->headers, "Accept",
+                         streaming ? "text/event-stream" : "application/json") &&
+              (!org || !*org || header_add(h, call->headers, "OpenAI-Organization", org)) &&
+              (!project || !*project ||
+               header_add(h, call->headers, "OpenAI-Project", project));
+    if (auth) {
+        memset(auth, 0, strlen(auth));
+        free(auth);
+    }
+    if (!ok) {
+        headers_release(h);
+        return false;
+    }
+    return true;
+}
+
+static double parse_retry_after(const char *v)
+{
+    double s;
+    if (!v)
+        return -1;
+    while (*v == ' ')
+        v++;
+    if (lo_parse_double(v, &s) == 0)
+        return s >= 0 ? s : -1;
+    time_t t = curl_getdate(v, NULL);
+    if (t == (time_t)-1)
+        return -1;
+    double d = difftime(t, time(NULL));
+    return d > 0 ? d : 0;
+}
+
+/* OpenAI's reset durations, "1s", "6m0s", "20ms", "1h2m3.5s" -> ms; -1
+ * when unreadable. */
+static int64_t parse_duration_ms(const char *v)
+{
+    if (!v || !*v)
+        return -1;
+    double total = 0;
+    const char *p = v;
+    while (*p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p)
+            return -1;
+        p = end;
+        if (strncmp(p, "ms", 2) == 0) {
+            total += x;
+            p += 2;
+        } else if (*p == 'h') {
+            total += x * 3600000;
+            p++;
+        } else if (*p == 'm') {
+            total += x * 60000;
+            p++;
+        } else if (*p == 's') {
+            total += x * 1000;
+            p++;
+        } else {
+            return -1;
+        }
+    }
+    return (int64_t)total;
+}
+
+static int64_t header_int(const json_t *hdrs, const char *name)
+{
+    int64_t v;
+    const char *s = jstr(hdrs, name);
+    return s && lo_parse_int64(s, &v) == 0 ? v : -1;
+}
+
+/* x-ratelimit-* headers -> rate_limit; the reset time is the earlier of
+ * the request and token windows, from now. */
+static void rate_limit_from_headers(const json_t *hdrs, lo_llm_response *r)
+{
+    lo_llm_rate_limit *rl = &r->rate_limit;
+    rl->requests_limit = header_int(hdrs, "x-ratelimit-limit-requests");
+    rl->requests_remaining = header_int(hdrs, "x-ratelimit-remaining-requests");
+    rl->tokens_limit = header_int(hdrs, "x-ratelimit-limit-tokens");
+    rl->tokens_remaining = header_int(hdrs, "x-ratelimit-remaining-tokens");
+    int64_t a = parse_duration_ms(jstr(hdrs, "x-ratelimit-reset-requests"));
+    int64_t b = parse_duration_ms(jstr(hdrs, "x-ratelimit-reset-tokens"));
+    int64_t d = a < 0 ? b : b < 0 ? a : a < b ? a : b;
+    if (d >= 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        d += (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    rl->reset_at_ms = d;
+    r->has_rate_limit = rl->requests_limit >= 0 || rl->requests_remaining >= 0 ||
+                        rl->tokens_limit >= 0 || rl->tokens_remaining >= 0 ||
+                        rl->reset_at_ms >= 0;
+}
+
+/* Refine the status-based kind with OpenAI's error codes, which say more
+ * than the status: a 429 may be an exhausted quota, a 400 an overlong
+ * prompt. */
+static void refine_kind(lo_llm_error *e, const char *code)
+{
+    if (!code)
+        return;
+    lo_llm_error_kind k = e->kind;
+    if (strcmp(code, "insufficient_quota") == 0)
+        k = LO_LLM_ERR_QUOTA_EXCEEDED;
+    else if (strcmp(code, "context_length_exceeded") == 0)
+        k = LO_LLM_ERR_CONTEXT_LENGTH;
+    else if (strcmp(code, "content_filter") == 0 || strcmp(code, "content_policy_violation") == 0)
+        k = LO_LLM_ERR_CONTENT_FILTER;
+    else if (strcmp(code, "rate_limit_exceeded") == 0)
+        k = LO_LLM_ERR_RATE_LIMIT;
+    else if (strcmp(code, "server_error") == 0)
+        k = LO_LLM_ERR_SERVER;
+    if (k != e->kind) {
+        e->kind = k;
+        e->retryable = lo_llm_error_kind_retryable(k);
+    }
+}
+
+/* §7.6: an HTTP error response -> the taxonomy. */
+static int http_error(const lo_http_result *res, lo_llm_error *err)
+{
+    json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
+    json_t *e = json_object_get(body, "error");
+    /* Some compatible servers put a bare string in "error". */
+    const char *msg = json_is_string(e) ? json_string_value(e) : jstr(e, "message");
+    const char *type = jstr(e, "type");
+    const char *code = jstr(e, "code");
+    const char *param = jstr(e, "param");
+    char text[300];
+    if (!msg) {
+        size_t n = res->body.len < sizeof text - 1 ? res->body.len : sizeof text - 1;
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)res->body.data[i];
+            text[j++] = ch < 0x20 ? ' ' : (char)ch;
+        }
+        text[j] = 0;
+        msg = j ? text : "no error body";
+    }
+    lo_llm_error_from_http(err, PROVIDER, (int)res->status, code ? code : type, msg);
+    refine_kind(err, code);
+    err->retry_after = parse_retry_after(jstr(res->headers, "retry-after"));
+    const char *rid = jstr(res->headers, "x-request-id");
+    size_t used = strlen(err->message);
+    snprintf(err->message + used, sizeof err->message - used, " (HTTP %ld%s%s%s%s%s%s)",
+             res->status, type ? " " : "", type ? type : "", param ? ", param " : "",
+             param ? param : "", rid ? ", request_id " : "", rid ? rid : "");
+    json_decref(body);
+    return LO_EIO;
+}
+
+static int transport_error(int rc, const lo_error *he, lo_llm_error *err)
+{
+    if (rc == LO_ECANCELED)
+        return fail(err, LO_LLM_ERR_ABORT, "cancelled");
+    if (strstr(he->msg, "timed out"))
+        return fail(err, LO_LLM_ERR_REQUEST_TIMEOUT, "%s", he->msg);
+    if (rc == LO_ETOOBIG)
+        return fail(err, LO_LLM_ERR_PROVIDER, "%s", he->msg);
+    return fail(err, LO_LLM_ERR_NETWORK, "%s", he->msg);
+}
+
+/* ---- response translation ---- */
+
+static int64_t count(const json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v)
+                                                           : LO_TOKENS_UNREPORTED;
+}
+
+/* prompt_tokens includes cached tokens; llm.h wants them apart. */
+static void usage_from(lo_llm_usage *u, const json_t *uj)
+{
+    if (!json_is_object(uj))
+        return;
+    int64_t in = count(uj, "prompt_tokens"), out = count(uj, "completion_tokens");
+    int64_t cached = count(json_object_get(uj, "prompt_tokens_details"), "cached_tokens");
+    u->cache_read_tokens = cached;
+    u->input_tokens = in >= 0 && cached > 0 ? (in > cached ? in - cached : 0) : in;
+    u->output_tokens = out;
+    u->reasoning_tokens =
+        count(json_object_get(uj, "completion_tokens_details"), "reasoning_tokens");
+    int64_t total = count(uj, "total_tokens");
+    if (total < 0 && in >= 0 && out >= 0)
+        total = in + out;
+    u->total_tokens = total;
+}
+
+static int set_finish(lo_llm_response *r, const char *raw)
+{
+    free(r->finish.raw);
+    r->finish.raw = NULL;
+    /* The old function_call reason is a tool call too. */
+    r->finish.reason = lo_str_eq(raw, "function_call") ? LO_FINISH_TOOL_CALLS
+                                                       : lo_llm_finish_from_provider("openai", raw);
+    if (raw && !(r->finish.raw = lo_strdup(raw)))
+        return LO_ENOMEM;
+    return 0;
+}
+
+static int set_ids(lo_llm_response *r, const json_t *root)
+{
+    free(r->id);
+    free(r->model);
+    free(r->provider);
+    r->id = jstr(root, "id") ? lo_strdup(jstr(root, "id")) : NULL;
+    r->model = jstr(root, "model") ? lo_strdup(jstr(root, "model")) : NULL;
+    r->provider = lo_strdup(PROVIDER);
+    return r->provider && (r->id || !jstr(root, "id")) && (r->model || !jstr(root, "model"))
+               ? 0
+               : LO_ENOMEM;
+}
+
+/* Reasoning text, under the name the server uses: reasoning_content
+ * (vLLM, DeepSeek, llama.cpp) or reasoning (OpenRouter, Ollama). */
+static const char *reasoning_of(const json_t *msg)
+{
+    const char *s = jstr(msg, "reasoning_content");
+    return s ? s : jstr(msg, "reasoning");
+}
+
+static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
+{
+    json_t *choice = json_array_get(json_object_get(root, "choices"), 0);
+    json_t *msg = json_object_get(choice, "message");
+    if (!json_is_object(msg))
+        return fail(err, LO_LLM_ERR_PROVIDER,
+                    "unexpected response: no choices[0].message in a chat completion");
+    if (set_ids(r, root) != 0)
+        return oom(err);
+    int rc = 0;
+    const char *reasoning = reasoning_of(msg);
+    if (reasoning && *reasoning)
+        rc = lo_llm_message_add_thinking(r->message, reasoning, NULL);
+    const char *content = jstr(msg, "content");
+    if (!rc && content && *content)
+        rc = lo_llm_message_add_text(r->message, content);
+    if (!rc && jstr(msg, "refusal"))
+        rc = lo_llm_message_add_text(r->message, jstr(msg, "refusal"));
+    size_t i;
+    json_t *tc;
+    json_array_foreach(json_object_get(msg, "tool_calls"), i, tc)
+    {
+        json_t *fn = json_object_get(tc, "function");
+        const char *args = jstr(fn, "arguments");
+        if (rc || !jstr(fn, "name"))
+            continue;
+        rc = lo_llm_message_add_tool_call(r->message, jstr(tc, "id") ? jstr(tc, "id") : "",
+                                          jstr(fn, "name"), NULL, args && *args ? args : "{}");
+    }
+    if (rc || set_finish(r, jstr(choice, "finish_reason")) != 0)
+        return oom(err);
+    usage_from(&r->usage, json_object_get(root, "usage"));
+    return 0;
+}
+
+static void keep_request_id(json_t *raw, const json_t *hdrs)
+{
+    const char *rid = jstr(hdrs, "x-request-id");
+    if (json_is_object(raw) && rid)
+        json_object_set_new(raw, "_request_id", json_string(rid));
+}
+
+/* ---- complete ---- */
+
+static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool streaming,
+                        int (*on_data)(const char *, size_t, void *), void *ud,
+                        lo_http_result *res, int *http_rc, lo_error *he, lo_llm_error *err)
+{
+    json_t *body;
+    int rc = build_body(req, streaming, &body, err);
+    if (rc)
+        return rc;
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    headers h;
+    if (!text || !build_headers(&h, call, streaming)) {
+        free(text);
+        return oom(err);
+    }
+    const char *all[64];
+    size_t n = 0;
+    for (size_t i = 0; i < h.n; i++)
+        all[n++] = h.v[i];
+    for (size_t i = 0; call->headers && call->headers[i] && n < 63; i++)
+        all[n++] = call->headers[i];
+    all[n] = NULL;
+    char url[2048];
+    snprintf(url, sizeof url, "%s/chat/completions", call->base_url);
+    lo_http_call hc = {
+        .method = "POST",
+        .url = url,
+        .headers = all,
+        .body = text,
+        .body_len = strlen(text),
+        .timeout_ms = call->timeout_ms,
+        .connect_timeout_ms = call->connect_timeout_ms,
+        .on_data = on_data,
+        .ud = ud,
+        .cancel = call->cancel,
+    };
+    *http_rc = lo_http_do(&hc, res, he);
+    headers_release(&h);
+    free(text);
+    return 0;
+}
+
+static int chat_complete(const lo_llm_call *call, const lo_llm_request *req,
+                         lo_llm_response **out, lo_llm_error *err)
+{
+    *out = NULL;
+    lo_http_result res;
+    lo_error he = {0};
+    int hrc = 0;
+    memset(&res, 0, sizeof res);
+    int rc = send_request(call, req, false, NULL, NULL, &res, &hrc, &he, err);
+    if (rc)
+        return rc;
+    if (hrc) {
+        rc = transport_error(hrc, &he, err);
+    } else if (res.status < 200 || res.status > 299) {
+        rc = http_error(&res, err);
+    } else {
+        json_error_t je;
+        json_t *root = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, &je);
+        lo_llm_response *r = root ? lo_llm_response_new() : NULL;
+        if (!root) {
+            rc = fail(err, LO_LLM_ERR_PROVIDER, "malformed JSON in the response body: %s (at %d)",
+                      je.text, je.position);
+        } else if (!r) {
+            rc = oom(err);
+        } else if (json_is_object(json_object_get(root, "error"))) {
+            /* Some servers answer 200 with an error object. */
+            json_t *e = json_object_get(root, "error");
+            lo_llm_error_from_http(err, PROVIDER, 0, jstr(e, "code"),
+                                   jstr(e, "message") ? jstr(e, "message") : "error");
+            refine_kind(err, jstr(e, "code"));
+            rc = LO_EIO;
+        } else if ((rc = parse_response(root, r, err)) == 0) {
+            rate_limit_from_headers(res.headers, r);
+            keep_request_id(root, res.headers);
+            r->raw = root;
+            root = NULL;
+            *out = r;
+            r = NULL;
+        }
+        lo_llm_response_free(r);
+        json_decref(root);
+    }
+    lo_http_result_release(&res);
+    return rc;
+}
+
+/* ---- streaming: chunks, then data: [DONE] ---- */
+
+/* A tool call being assembled from fragments, by its index: the id and
+ * name come with the first fragment, the arguments in pieces. */
+typedef struct call_acc {
+    char *id, *name;
+    lo_buf args;
+} call_acc;
+
+typedef struct stream_state {
+    lo_llm_event_fn fn;
+    void *ud;
+    lo_sse *sse;
+    lo_llm_response *resp;
+    call_acc *calls;
+    size_t n_calls;
+    lo_buf text, reasoning;
+    bool text_open, reasoning_open;
+    bool started, done, delivered;
+    bool failed;
+    int rc;
+    lo_llm_error *err;
+} stream_state;
+
+static int sfail(stream_state *st, int rc)
+{
+    st->failed = true;
+    st->rc = rc;
+    return 1;
+}
+
+static int emit(stream_state *st, lo_llm_stream_event *ev)
+{
+    if (!ev)
+        return sfail(st, oom(st->err));
+    st->delivered = true;
+    int stop = st->fn ? st->fn(ev, st->ud) : 0;
+    ev->response = NULL; /* the accumulated response stays ours (FINISH lends it) */
+    lo_llm_stream_event_free(ev);
+    if (stop)
+        return sfail(st, fail(st->err, LO_LLM_ERR_ABORT, "stream stopped by the event handler"));
+    return 0;
+}
+
+static lo_llm_stream_event *event_new(lo_llm_stream_event_type t, const json_t *raw)
+{
+    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
+    if (ev && raw)
+        ev->raw = json_deep_copy(raw);
+    return ev;
+}
+
+/* An event whose string field (delta, text_id, ...) holds a copy of s. */
+static lo_llm_stream_event *event_str(lo_llm_stream_event_type t, const json_t *raw,
+                                      size_t field, const char *s)
+{
+    lo_llm_stream_event *ev = event_new(t, raw);
+    if (!ev)
+        return NULL;
+    char **slot = (char **)((char *)ev + field);
+    if (s && !(*slot = lo_strdup(s))) {
+        lo_llm_stream_event_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+static lo_llm_tool_call *tool_call_new(const call_acc *c, bool complete_args)
+{
+    lo_llm_tool_call *tc = lo_calloc(1, sizeof *tc);
+    if (!tc)
+        return NULL;
+    tc->id = lo_strdup(c->id ? c->id : "");
+    tc->name = lo_strdup(c->name ? c->name : "");
+    if (complete_args) {
+        const char *raw = c->args.len ? c->args.data : "{}";
+        tc->raw_arguments = lo_strdup(raw);
+        tc->arguments = json_loads(raw, 0, NULL);
+        if (tc->arguments && !json_is_object(tc->arguments)) {
+            json_decref(tc->arguments);
+            tc->arguments = NULL;
+        }
+    }
+    if (!tc->id || !tc->name || (complete_args && !tc->raw_arguments)) {
+        json_decref(tc->arguments);
+        free(tc->id);
+        free(tc->name);
+        free(tc->raw_arguments);
+        free(tc);
+        return NULL;
+    }
+    return tc;
+}
+
+static lo_llm_stream_event *call_event(lo_llm_stream_event_type t, const json_t *raw,
+                                       const call_acc *c, const char *delta, bool complete)
+{
+    lo_llm_stream_event *ev = event_str(t, raw, offsetof(lo_llm_stream_event, delta), delta);
+    if (ev && !(ev->tool_call = tool_call_new(c, complete))) {
+        lo_llm_stream_event_free(ev);
+        ev = NULL;
+    }
+    return ev;
+}
+
+#define TEXT_ID "0"
+
+static int close_reasoning(stream_state *st)
+{
+    if (!st->reasoning_open)
+        return 0;
+    st->reasoning_open = false;
+    if (lo_llm_message_add_thinking(st->resp->message, st->reasoning.data ? st->reasoning.data : "",
+                                    NULL) != 0)
+        return sfail(st, oom(st->err));
+    return emit(st, event_new(LO_STREAM_REASONING_END, NULL));
+}
+
+static int close_text(stream_state *st)
+{
+    if (!st->text_open)
+        return 0;
+    st->text_open = false;
+    if (lo_llm_message_add_text(st->resp->message, st->text.data ? st->text.data : "") != 0)
+        return sfail(st, oom(st->err));
+    return emit(st, event_str(LO_STREAM_TEXT_END, NULL, offsetof(lo_llm_stream_event, text_id),
+                              TEXT_ID));
+}
+
+static int on_tool_fragment(stream_state *st, const json_t *chunk, const json_t *frag)
+{
+    json_t *iv = json_object_get(frag, "index");
+    if (json_is_integer(iv) && (json_integer_value(iv) < 0 || json_integer_value(iv) > 1000))
+        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "tool call index out of range"));
+    /* No index: a server that sends each call whole, one after another. */
+    size_t i = json_is_integer(iv) ? (size_t)json_integer_value(iv) : st->n_calls;
+    const json_t *fn = json_object_get(frag, "function");
+    const char *args = jstr(fn, "arguments");
+    int r = 0;
+    if (i >= st->n_calls) {
+        call_acc *v = lo_realloc(st->calls, (i + 1) * sizeof *v);
+        if (!v)
+            return sfail(st, oom(st->err));
+        memset(v + st->n_calls, 0, (i + 1 - st->n_calls) * sizeof *v);
+        for (size_t j = st->n_calls; j <= i; j++)
+            lo_buf_init(&v[j].args, 0);
+        st->calls = v;
+        st->n_calls = i + 1;
+    }
+    call_acc *c = &st->calls[i];
+    if (!c->name) {
+        if (!jstr(fn, "name"))
+            return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
+                                  "the first fragment of tool call %zu has no name", i));
+        if ((r = close_reasoning(st)) || (r = close_text(st)))
+            return r;
+        c->name = lo_strdup(jstr(fn, "name"));
+        /* A server without ids (some local ones) gets one made up. */
+        char made[32];
+        snprintf(made, sizeof made, "call_%zu", i);
+        c->id = lo_strdup(jstr(frag, "id") ? jstr(frag, "id") : made);
+        if (!c->name || !c->id)
+            return sfail(st, oom(st->err));
+        if ((r = emit(st, call_event(LO_STREAM_TOOL_CALL_START, chunk, c, NULL, false))))
+            return r;
+    }
+    if (args && *args) {
+        if (lo_buf_puts(&c->args, args) != 0)
+            return sfail(st, oom(st->err));
+        return emit(st, call_event(LO_STREAM_TOOL_CALL_DELTA, chunk, c, args, false));
+    }
+    return 0;
+}
+
+static int on_chunk(stream_state *st, const json_t *chunk)
+{
+    int r = 0;
+    if (!st->started) {
+        st->started = true;
+        if (set_ids(st->resp, chunk) != 0)
+            return sfail(st, oom(st->err));
+        if ((r = emit(st, event_new(LO_STREAM_START, chunk))))
+            return r;
+    }
+    if (json_is_object(json_object_get(chunk, "error"))) {
+        json_t *e = json_object_get(chunk, "error");
+        lo_llm_error_from_http(st->err, PROVIDER, 0, jstr(e, "code"),
+                               jstr(e, "message") ? jstr(e, "message") : "error in stream");
+        refine_kind(st->err, jstr(e, "code"));
+        return sfail(st, LO_EIO);
+    }
+    usage_from(&st->resp->usage, json_object_get(chunk, "usage"));
+    json_t *choice = json_array_get(json_object_get(chunk, "choices"), 0);
+    json_t *delta = json_object_get(choice, "delta");
+    const char *reasoning = reasoning_of(delta);
+    if (reasoning && *reasoning) {
+        if (!st->reasoning_open) {
+            st->reasoning_open = true;
+            if ((r = emit(st, event_new(LO_STREAM_REASONING_START, chunk))))
+                return r;
+        }
+        if (lo_buf_puts(&st->reasoning, reasoning) != 0)
+            return sfail(st, oom(st->err));
+        if ((r = emit(st, event_str(LO_STREAM_REASONING_DELTA, chunk,
+                                    offsetof(lo_llm_stream_event, reasoning_delta), reasoning))))
+            return r;
+    }
+    const char *content = jstr(delta, "content");
+    if (content && *content) {
+        if ((r = close_reasoning(st)))
+            return r;
+        if (!st->text_open) {
+            st->text_open = true;
+            if ((r = emit(st, event_str(LO_STREAM_TEXT_START, chunk,
+                                        offsetof(lo_llm_stream_event, text_id), TEXT_ID))))
+                return r;
+        }
+        if (lo_buf_puts(&st->text, content) != 0)
+            return sfail(st, oom(st->err));
+        lo_llm_stream_event *ev =
+            event_str(LO_STREAM_TEXT_DELTA, chunk, offsetof(lo_llm_stream_event, delta), content);
+        if (ev && !(ev->text_id = lo_strdup(TEXT_ID))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+        if ((r = emit(st, ev)))
+            return r;
+    }
+    size_t i;
+    json_t *frag;
+    json_array_foreach(json_object_get(delta, "tool_calls"), i, frag)
+    {
+        if ((r = on_tool_fragment(st, chunk, frag)))
+            return r;
+    }
+    const char *fr = jstr(choice, "finish_reason");
+    if (fr && set_finish(st->resp, fr) != 0)
+        return sfail(st, oom(st->err));
+    return 0;
+}
+
+/* [DONE]: close what is open, add the calls, and finish. */
+static int on_done(stream_state *st)
+{
+    st->done = true;
+    int r;
+    if ((r = close_reasoning(st)) || (r = close_text(st)))
+        return r;
+    for (size_t i = 0; i < st->n_calls; i++) {
+        call_acc *c = &st->calls[i];
+        if (!c->name)
+            continue;
+        if (lo_llm_message_add_tool_call(st->resp->message, c->id, c->name, NULL,
+                                         c->args.len ? c->args.data : "{}") != 0)
+            return sfail(st, oom(st->err));
+        if ((r = emit(st, call_event(LO_STREAM_TOOL_CALL_END, NULL, c, NULL, true))))
+            return r;
+    }
+    lo_llm_stream_event *ev = event_new(LO_STREAM_FINISH, NULL);
+    bool ok = ev != NULL;
+    if (ok) {
+        ev->has_finish = true;
+        ev->finish_reason.reason = st->resp->finish.reason;
+        ok = !st->resp->finish.raw ||
+             (ev->finish_reason.raw = lo_strdup(st->resp->finish.raw)) != NULL;
+        ev->has_usage = true;
+        ev->usage = st->resp->usage;
+        ev->response = st->resp;
+    }
+    if (!ok) {
+        if (ev)
+            ev->response = NULL;
+        lo_llm_stream_event_free(ev);
+        ev = NULL;
+    }
+    return emit(st, ev);
+}
+
+static int on_sse(const lo_sse_event *sev, void *ud)
+{
+    stream_state *st = ud;
+    if (st->failed || st->done)
+        return st->failed;
+    if (sev->data_len == 6 && memcmp(sev->data, "[DONE]", 6) == 0) {
+        if (!st->started) {
+            st->started = true;
+            if (set_ids(st->resp, NULL) != 0)
+                return sfail(st, oom(st->err));
+            if (emit(st, event_new(LO_STREAM_START, NULL)))
+                return 1;
+        }
+        return on_done(st);
+    }
+    json_error_t je;
+    json_t *data = json_loadb(sev->data, sev->data_len, 0, &je);
+    if (!json_is_object(data)) {
+        json_decref(data);
+        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "malformed JSON in a stream chunk: %s",
+                              data ? "not an object" : je.text));
+    }
+    int r = on_chunk(st, data);
+    json_decref(data);
+    return r;
+}
+
+static int on_data(const char *buf, size_t len, void *ud)
+{
+    stream_state *st = ud;
+    int r = lo_sse_feed(st->sse, buf, len);
+    if (r < 0 && !st->failed)
+        sfail(st, r == LO_ENOMEM ? oom(st->err)
+                                 : fail(st->err, LO_LLM_ERR_STREAM, "stream event over the size limit"));
+    return st->failed;
+}
+
+static int chat_stream(const lo_llm_call *call, const lo_llm_request *req, lo_llm_event_fn fn,
+                       void *ud, lo_llm_response **out, lo_llm_error *err)
+{
+    *out = NULL;
+    stream_state st = {.fn = fn, .ud = ud, .err = err};
+    lo_buf_init(&st.text, 0);
+    lo_buf_init(&st.reasoning, 0);
+    st.resp = lo_llm_response_new();
+    st.sse = st.resp ? lo_sse_new(on_sse, &st, 0) : NULL;
+    if (!st.sse) {
+        lo_llm_response_free(st.resp);
+        return oom(err);
+    }
+    lo_http_result res;
+    lo_error he = {0};
+    int hrc = 0;
+    memset(&res, 0, sizeof res);
+    int rc = send_request(call, req, true, on_data, &st, &res, &hrc, &he, err);
+    if (rc) {
+        /* nothing was sent */
+    } else if (st.failed) {
+        rc = st.rc;
+    } else if (hrc) {
+        rc = transport_error(hrc, &he, err);
+    } else if (res.status < 200 || res.status > 299) {
+        rc = http_error(&res, err);
+    } else if (!st.done) {
+        rc = fail(err, LO_LLM_ERR_STREAM, "the stream ended before data: [DONE]");
+    }
+    lo_sse_finish(st.sse);
+    if (rc == 0) {
+        rate_limit_from_headers(res.headers, st.resp);
+        *out = st.resp;
+        st.resp = NULL;
+    } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
+        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_ERROR);
+        if (ev && (ev->error = lo_malloc(sizeof *ev->error))) {
+            *ev->error = *err;
+            fn(ev, ud);
+        }
+        lo_llm_stream_event_free(ev);
+    }
+    lo_http_result_release(&res);
+    lo_sse_free(st.sse);
+    for (size_t i = 0; i < st.n_calls; i++) {
+        free(st.calls[i].id);
+        free(st.calls[i].name);
+        lo_buf_release(&st.calls[i].args);
+    }
+    free(st.calls);
+    lo_buf_release(&st.text);
+    lo_buf_release(&st.reasoning);
+    lo_llm_response_free(st.resp);
+    return rc;
+}
+
+const lo_llm_adapter lo_llm_openai_chat_adapter = {
+    .name = PROVIDER,
+    .api_key_env = "OPENAI_CHAT_API_KEY",
+    .base_url_env = "OPENAI_CHAT_BASE_URL",
+    .default_base_url = "https://api.openai.com/v1",
+    .complete = chat_complete,
+    .stream = chat_stream,
+};
