@@ -7,7 +7,7 @@
 #include "lightsout/twin.h"
 
 typedef struct fixture {
-    lo_tape *tape;
+    lo_tape *tapes[2];
     lo_twin *twin;
     lo_llm_client *client;
 } fixture;
@@ -16,10 +16,11 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     lo_error err;
-    f->tape = lo_tape_load(lo_test_data("tapes/basic.jsonl"), &err);
-    if (!f->tape)
+    f->tapes[0] = lo_tape_load(lo_test_data("tapes/openai.jsonl"), &err);
+    f->tapes[1] = f->tapes[0] ? lo_tape_load(lo_test_data("tapes/basic.jsonl"), &err) : NULL;
+    if (!f->tapes[1])
         fail_msg("tape: %s", err.msg);
-    lo_twin_config cfg = {.provider = "anthropic", .tapes = &f->tape, .n_tapes = 1,
+    lo_twin_config cfg = {.provider = "all", .tapes = f->tapes, .n_tapes = 2,
                           .api_key = "sk-twin-test"};
     char models[4096];
     snprintf(models, sizeof models, "%s", lo_test_data("../../data/models.json"));
@@ -28,10 +29,16 @@ static int setup(void **state)
     if (!f->twin)
         fail_msg("twin: %s", err.msg);
     f->client = lo_llm_client_new();
-    lo_llm_provider_config pc = {.provider = "anthropic", .api_key = "sk-twin-test",
-                                 .base_url = lo_twin_base_url(f->twin)};
+    char v1[256];
+    snprintf(v1, sizeof v1, "%s/v1", lo_twin_base_url(f->twin));
+    lo_llm_provider_config pcs[] = {
+        {.provider = "anthropic", .api_key = "sk-twin-test", .base_url = lo_twin_base_url(f->twin)},
+        {.provider = "openai", .api_key = "sk-twin-test", .base_url = v1},
+        {.provider = "openai_chat", .api_key = "sk-twin-test", .base_url = v1},
+    };
     lo_llm_error lerr;
-    assert_int_equal(lo_llm_client_add_provider(f->client, &pc, &lerr), 0);
+    for (size_t i = 0; i < sizeof pcs / sizeof pcs[0]; i++)
+        assert_int_equal(lo_llm_client_add_provider(f->client, &pcs[i], &lerr), 0);
     lo_llm_retry_policy rp;
     lo_llm_retry_policy_init(&rp);
     rp.max_retries = 0; /* faults must surface, not be retried away */
@@ -45,17 +52,23 @@ static int teardown(void **state)
     fixture *f = *state;
     lo_llm_client_free(f->client);
     lo_twin_stop(f->twin);
-    lo_tape_free(f->tape);
+    lo_tape_free(f->tapes[0]);
+    lo_tape_free(f->tapes[1]);
     free(f);
     return 0;
 }
 
-static lo_llm_request *ask(const char *text)
+static lo_llm_request *ask_with(const char *provider, const char *model, const char *text)
 {
-    lo_llm_request *r = lo_llm_request_new("claude-sonnet-4-5");
-    r->provider = strdup("anthropic");
+    lo_llm_request *r = lo_llm_request_new(model);
+    r->provider = strdup(provider);
     assert_int_equal(lo_llm_request_add_message(r, lo_llm_text_message(LO_ROLE_USER, text)), 0);
     return r;
+}
+
+static lo_llm_request *ask(const char *text)
+{
+    return ask_with("anthropic", "claude-sonnet-4-5", text);
 }
 
 static void test_text(void **state)
@@ -192,6 +205,56 @@ static void test_rate_limit_fault(void **state)
     lo_llm_request_free(r);
 }
 
+/* The OpenAI adapters against the OpenAI twin: the same tapes, two APIs. */
+static void run_openai(void **state, const char *provider, const char *which)
+{
+    fixture *f = *state;
+    lo_llm_request *r = ask_with(provider, "gpt-5.2", "which api is this?");
+    lo_llm_response *res = NULL;
+    lo_llm_error err;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &err), 0);
+    char *text = lo_llm_response_text(res);
+    assert_string_equal(text, which); /* the tape answers per endpoint */
+    assert_true(res->usage.input_tokens > 0);
+    free(text);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+
+    /* streamed */
+    r = ask_with(provider, "gpt-5.2", "hello from openai");
+    collected c = {0};
+    lo_buf_init(&c.text, 0);
+    res = NULL;
+    assert_int_equal(lo_llm_stream(f->client, r, on_event, &c, &res, &err), 0);
+    assert_string_equal(c.text.data, "Hello! How can I help you today?");
+    assert_int_equal(c.finishes, 1);
+    lo_buf_release(&c.text);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+
+    /* two parallel tool calls, arguments parsed, ids kept */
+    r = ask_with(provider, "gpt-5.2", "two tools please");
+    lo_error terr;
+    assert_int_equal(lo_llm_request_add_tool(r, "get_weather", "Weather", NULL, &terr), 0);
+    assert_int_equal(lo_llm_request_add_tool(r, "get_time", "Time", NULL, &terr), 0);
+    res = NULL;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &err), 0);
+    size_t n;
+    const lo_llm_tool_call **calls = lo_llm_response_tool_calls(res, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(calls[0]->name, "get_weather");
+    assert_string_equal(json_string_value(json_object_get(calls[0]->arguments, "city")), "Paris");
+    assert_string_equal(calls[1]->name, "get_time");
+    assert_string_equal(json_string_value(json_object_get(calls[1]->arguments, "tz")),
+                        "Europe/Paris");
+    free(calls);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+}
+
+static void test_openai_responses(void **state) { run_openai(state, "openai", "Responses."); }
+static void test_openai_chat(void **state) { run_openai(state, "openai_chat", "Chat Completions."); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +263,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tool_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thinking_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_fault, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_openai_responses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_openai_chat, setup, teardown),
     };
     return cmocka_run_group_tests_name("llm_twin", tests, NULL, NULL);
 }
