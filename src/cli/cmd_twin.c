@@ -126,6 +126,11 @@ static int serve(opts *o, const char *provider)
         printf("export OPENAI_BASE_URL=%s/v1\n", url);
         printf("export OPENAI_API_KEY=%s\n", key);
     }
+    if (mask & LO_TWIN_GEMINI) {
+        /* the Gemini SDKs add /v1beta themselves */
+        printf("export GEMINI_BASE_URL=%s\n", url);
+        printf("export GEMINI_API_KEY=%s\n", key);
+    }
     fflush(stdout);
     fprintf(stderr, "lightsout twin: %zu tape entr%s from %zu file%s; Ctrl-C stops\n", entries,
             entries == 1 ? "y" : "ies", n, n == 1 ? "" : "s");

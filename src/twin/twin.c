@@ -22,11 +22,13 @@ static const struct {
 
 unsigned lo_twin_supported(void)
 {
-    return LO_TWIN_ANTHROPIC | LO_TWIN_OPENAI;
+    return LO_TWIN_ANTHROPIC | LO_TWIN_OPENAI | LO_TWIN_GEMINI;
 }
 
 /* openai.c; shared: also the model list and unknown paths (see below). */
 int twin_openai_routes(lo_twin *t, bool shared, lo_error *err);
+/* gemini.c; shared: also every path outside /v1beta (Gemini served alone). */
+int twin_gemini_routes(lo_twin *t, bool shared, lo_error *err);
 
 int lo_twin_provider_parse(const char *name, unsigned *mask, lo_error *err)
 {
@@ -298,6 +300,11 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
      * (the twin writes its own line per request, with the tape entry). */
     lo_http_config hc = {.bind = cfg->bind, .port = cfg->port, .threads = 4};
     if (!(t->srv = lo_http_server_start(&hc, err)))
+        goto fail;
+    /* Gemini's paths (/v1beta/...) collide with no one's; they go before
+     * the catch-alls of the others. */
+    if ((mask & LO_TWIN_GEMINI) &&
+        twin_gemini_routes(t, !(mask & (LO_TWIN_ANTHROPIC | LO_TWIN_OPENAI)), err))
         goto fail;
     /* First match wins: OpenAI's own paths go first, so Anthropic's
      * catch-all cannot shadow them; GET /v1/models and unknown paths belong

@@ -118,9 +118,9 @@ run twin serve anthropic --tape "$tmp/bad.jsonl"
 [ "$rc" -eq 2 ] && [[ "$stderr" == *"bad.jsonl:2: "*"fualt"* ]]
 ok $? "a bad tape line exits 2 with FILE:LINE" "exit $rc" "$stderr"
 
-run twin serve gemini
-[ "$rc" -eq 2 ] && [[ "$stderr" == *"not yet: "* ]]
-ok $? "twin serve gemini exits 2: not yet" "exit $rc" "$stderr"
+run twin serve mistral
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"unknown provider"* ]]
+ok $? "twin serve mistral exits 2: unknown provider" "exit $rc" "$stderr"
 
 run twin serve cohere
 [ "$rc" -eq 2 ] && [[ "$stderr" == *"unknown provider"* ]]

@@ -916,9 +916,9 @@ static void calls_and_raw_sse(void **state)
     lo_http_result_release(&r);
     free(body);
     lo_twin_stop(tw);
-    lo_twin_config cfg = {.provider = "gemini"};
+    lo_twin_config cfg = {.provider = "mistral"};
     assert_null(lo_twin_start(&cfg, &err));
-    assert_non_null(strstr(err.msg, "not yet"));
+    assert_non_null(strstr(err.msg, "unknown provider"));
     cfg.provider = "cohere";
     assert_null(lo_twin_start(&cfg, &err));
     assert_non_null(strstr(err.msg, "unknown provider"));
