@@ -558,6 +558,7 @@ extern const lo_llm_adapter lo_llm_anthropic_adapter;
  * API of OpenAI-compatible servers (POST {base}/chat/completions, provider
  * "openai_chat"); docs/llm.md lists their translation choices. */
 extern const lo_llm_adapter lo_llm_openai_adapter, lo_llm_openai_chat_adapter;
+extern const lo_llm_adapter lo_llm_gemini_adapter;
 
 #define LO_LLM_ANTHROPIC_VERSION "2023-06-01"
 #define LO_LLM_ANTHROPIC_DEFAULT_MAX_TOKENS 4096

@@ -18,7 +18,16 @@ static const lo_llm_adapter *const adapters[] = {
     &lo_llm_anthropic_adapter,
     &lo_llm_openai_adapter,
     &lo_llm_openai_chat_adapter,
+    &lo_llm_gemini_adapter,
 };
+
+/* A second name for a provider's key, read when its own variable is unset:
+ * Google's tools document GOOGLE_API_KEY for the same Gemini key. Unlike
+ * the fallbacks below it brings no base URL and no keyless mode. */
+static const char *alt_key_env(const lo_llm_adapter *a)
+{
+    return strcmp(a->name, "gemini") == 0 ? "GOOGLE_API_KEY" : NULL;
+}
 
 /* openai_chat serves OpenAI-compatible servers: it takes OPENAI_API_KEY and
  * OPENAI_BASE_URL when its own variables are unset, and runs without a key
@@ -162,6 +171,9 @@ int lo_llm_client_add_provider(lo_llm_client *c, const lo_llm_provider_config *c
     if (!a)
         return config_error(err, cfg->provider, "unknown LLM provider \"%s\"", cfg->provider);
     const char *key = cfg->api_key && *cfg->api_key ? cfg->api_key : env_nonempty(a->api_key_env);
+    const char *alt = alt_key_env(a);
+    if (!key)
+        key = env_nonempty(alt);
     const char *base = cfg->base_url && *cfg->base_url ? cfg->base_url
                                                        : env_nonempty(a->base_url_env);
     const fallback *fb = fallback_of(a);
@@ -176,7 +188,8 @@ int lo_llm_client_add_provider(lo_llm_client *c, const lo_llm_provider_config *c
     }
     if (!key)
         return config_error(err, a->name, "no API key for %s: set %s%s%s%s", a->name,
-                            a->api_key_env, fb ? " or " : "", fb ? fb->api_key_env : "",
+                            a->api_key_env, fb || alt ? " or " : "",
+                            fb ? fb->api_key_env : alt ? alt : "",
                             fb ? ", or name a base URL for a server that needs none" : "");
     if (!base)
         base = a->default_base_url;
@@ -239,7 +252,7 @@ int lo_llm_client_from_env(lo_llm_client **out, lo_llm_error *err)
     for (size_t i = 0; i < sizeof adapters / sizeof *adapters; i++) {
         /* A fallback provider is configured by its own variables only, so
          * OPENAI_API_KEY alone does not add openai_chat next to openai. */
-        if (!env_nonempty(adapters[i]->api_key_env) &&
+        if (!env_nonempty(adapters[i]->api_key_env) && !env_nonempty(alt_key_env(adapters[i])) &&
             !(fallback_of(adapters[i]) && env_nonempty(adapters[i]->base_url_env)))
             continue;
         lo_llm_provider_config cfg = {.provider = adapters[i]->name};

@@ -1,0 +1,1215 @@
+/* The Gemini API adapter (unified-llm-spec §7 for Gemini): generateContent
+ * and streamGenerateContent?alt=sse on {base}/v1beta/models/{model}. The key
+ * goes in the x-goog-api-key header, never in the URL, so it cannot leak
+ * through logs of URLs. Gemini has no tool call ids: responses get synthetic
+ * "call_<n>" ids, and a tool result finds its function name by looking the id
+ * up among the calls earlier in the request. docs/llm.md lists the
+ * translation choices. The client (client.c) retries; this file never does. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "lightsout/http.h"
+#include "lightsout/llm.h"
+#include "lightsout/net.h"
+
+#define PROVIDER "gemini"
+
+/* ---- small helpers ---- */
+
+static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
+{
+    lo_llm_error_set(err, kind, PROVIDER, "%s", "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return kind == LO_LLM_ERR_ABORT ? LO_ECANCELED : kind == LO_LLM_ERR_CONFIGURATION ? LO_EINVAL
+                                                                                      : LO_EIO;
+}
+
+static int oom(lo_llm_error *err)
+{
+    return fail(err, LO_LLM_ERR_PROVIDER, "out of memory"), LO_ENOMEM;
+}
+
+/* json_object_set_new that reports failure; steals v either way. */
+static bool put(json_t *o, const char *k, json_t *v)
+{
+    return v && json_object_set_new(o, k, v) == 0;
+}
+
+static bool push(json_t *a, json_t *v)
+{
+    return v && json_array_append_new(a, v) == 0;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* ---- media: inlineData for bytes, fileData for URLs ---- */
+
+static char *base64_encode(const unsigned char *in, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = lo_malloc((n + 2) / 3 * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = 0;
+    return out;
+}
+
+static const char *default_type(lo_llm_content_kind kind)
+{
+    return kind == LO_CONTENT_DOCUMENT ? "application/pdf"
+           : kind == LO_CONTENT_AUDIO  ? "audio/wav"
+                                       : "image/png";
+}
+
+/* fileData and inlineData both need a MIME type: from the name's extension
+ * when the caller gave none. */
+static const char *guess_type(const char *name, lo_llm_content_kind kind)
+{
+    const char *dot = name ? strrchr(name, '.') : NULL;
+    static const struct {
+        const char *ext, *type;
+    } map[] = {{".png", "image/png"},  {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
+               {".gif", "image/gif"},  {".webp", "image/webp"}, {".pdf", "application/pdf"},
+               {".txt", "text/plain"}, {".md", "text/plain"},  {".wav", "audio/wav"},
+               {".mp3", "audio/mp3"}};
+    for (size_t i = 0; dot && i < sizeof map / sizeof *map; i++)
+        if (strcasecmp(dot, map[i].ext) == 0)
+            return map[i].type;
+    return default_type(kind);
+}
+
+static json_t *inline_part(const char *type, const char *b64)
+{
+    json_t *p = json_object(), *d = json_object();
+    if (put(p, "inlineData", d) && put(d, "mimeType", json_string(type)) &&
+        put(d, "data", json_string(b64)))
+        return p;
+    json_decref(p);
+    return NULL;
+}
+
+static json_t *media_part(const lo_llm_media *m, lo_llm_content_kind kind, lo_llm_error *err,
+                          int *rc)
+{
+    json_t *p = NULL;
+    if (m->url && strncmp(m->url, "data:", 5) == 0) {
+        /* data:<type>;base64,<data> is inline data under another name. */
+        const char *semi = strstr(m->url, ";base64,");
+        if (!semi)
+            return *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                              "a data: URL must be base64 (data:<type>;base64,...)"),
+                   NULL;
+        char type[128];
+        snprintf(type, sizeof type, "%.*s", (int)(semi - m->url - 5), m->url + 5);
+        p = inline_part(m->media_type ? m->media_type : type, semi + 8);
+    } else if (m->url) {
+        json_t *d = json_object();
+        p = json_object();
+        if (!put(p, "fileData", d) ||
+            !put(d, "mimeType",
+                 json_string(m->media_type ? m->media_type : guess_type(m->url, kind))) ||
+            !put(d, "fileUri", json_string(m->url))) {
+            json_decref(p);
+            p = NULL;
+        }
+    } else if (m->data) {
+        p = inline_part(m->media_type ? m->media_type : default_type(kind), m->data);
+    } else if (m->path) {
+        char *bytes = NULL;
+        size_t len = 0;
+        lo_error fe;
+        if (lo_file_read(m->path, 0, &bytes, &len, &fe) != 0)
+            return *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "%s", fe.msg), NULL;
+        char *b64 = base64_encode((const unsigned char *)bytes, len);
+        free(bytes);
+        if (b64)
+            p = inline_part(m->media_type ? m->media_type : guess_type(m->path, kind), b64);
+        free(b64);
+    }
+    if (!p)
+        *rc = oom(err);
+    return p;
+}
+
+/* ---- JSON Schema -> Gemini's OpenAPI 3.0 subset ---- */
+
+/* Keys Gemini's Schema object knows; everything else is dropped (it answers
+ * an unknown key with INVALID_ARGUMENT). */
+static const char *const SCHEMA_KEYS[] = {
+    "type",     "title",     "description", "nullable",      "default",       "example",
+    "enum",     "required",  "minItems",    "maxItems",      "minProperties", "maxProperties",
+    "minimum",  "maximum",   "minLength",   "maxLength",     "pattern",       "propertyOrdering",
+};
+
+/* A copy of s in Gemini's subset: type arrays with "null" become nullable,
+ * const becomes a one-value enum, oneOf becomes anyOf (looser, never
+ * stricter), format survives only where Gemini gives it meaning; $schema,
+ * $ref/$defs, additionalProperties, allOf, not, examples and the like go. */
+static json_t *adapt_schema(const json_t *s)
+{
+    if (!json_is_object(s))
+        return json_is_boolean(s) ? json_object() : json_deep_copy(s);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    bool ok = true;
+    for (size_t i = 0; ok && i < sizeof SCHEMA_KEYS / sizeof *SCHEMA_KEYS; i++) {
+        json_t *v = json_object_get(s, SCHEMA_KEYS[i]);
+        if (v)
+            ok = put(o, SCHEMA_KEYS[i], json_deep_copy(v));
+    }
+    json_t *type = json_object_get(s, "type");
+    if (ok && json_is_array(type)) {
+        /* ["string", "null"] -> "string" + nullable; several real types
+         * cannot be said in this subset: leave the type out. */
+        const char *real = NULL;
+        size_t i, n_real = 0;
+        json_t *t;
+        json_array_foreach(type, i, t)
+        {
+            if (lo_str_eq(json_string_value(t), "null"))
+                ok = put(o, "nullable", json_true());
+            else if (json_string_value(t) && ++n_real == 1)
+                real = json_string_value(t);
+        }
+        json_object_del(o, "type");
+        if (ok && n_real == 1)
+            ok = put(o, "type", json_string(real));
+    }
+    const char *ty = jstr(o, "type"), *fmt = jstr(s, "format");
+    if (ok && fmt &&
+        ((lo_str_eq(ty, "string") && (lo_str_eq(fmt, "enum") || lo_str_eq(fmt, "date-time"))) ||
+         (lo_str_eq(ty, "number") && (lo_str_eq(fmt, "float") || lo_str_eq(fmt, "double"))) ||
+         (lo_str_eq(ty, "integer") && (lo_str_eq(fmt, "int32") || lo_str_eq(fmt, "int64")))))
+        ok = put(o, "format", json_string(fmt));
+    json_t *cv = json_object_get(s, "const");
+    if (ok && cv && !json_object_get(o, "enum")) {
+        json_t *e = json_array();
+        ok = put(o, "enum", e) && push(e, json_deep_copy(cv));
+    }
+    if (ok && json_object_get(s, "items"))
+        ok = put(o, "items", adapt_schema(json_object_get(s, "items")));
+    json_t *props = json_object_get(s, "properties");
+    if (ok && json_is_object(props)) {
+        json_t *np = json_object();
+        const char *k;
+        json_t *v;
+        ok = put(o, "properties", np);
+        json_object_foreach(props, k, v)
+        {
+            if (ok)
+                ok = put(np, k, adapt_schema(v));
+        }
+    }
+    json_t *any = json_object_get(s, "anyOf");
+    if (!any)
+        any = json_object_get(s, "oneOf");
+    if (ok && json_is_array(any)) {
+        json_t *na = json_array();
+        size_t i;
+        json_t *v;
+        ok = put(o, "anyOf", na);
+        json_array_foreach(any, i, v)
+        {
+            if (ok)
+                ok = push(na, adapt_schema(v));
+        }
+    }
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- request translation (§7.3) ---- */
+
+/* The function name of tool call id: the latest call with that id before
+ * message `before` (synthetic ids restart at call_1 in every response, so
+ * the nearest earlier one is the one answered). */
+static const char *call_name(const lo_llm_request *req, size_t before, const char *id)
+{
+    for (size_t i = before; id && i-- > 0;) {
+        const lo_llm_message *m = req->messages[i];
+        for (size_t j = m->n_parts; j-- > 0;)
+            if (m->parts[j].kind == LO_CONTENT_TOOL_CALL &&
+                lo_str_eq(m->parts[j].tool_call.id, id))
+                return m->parts[j].tool_call.name;
+    }
+    return NULL;
+}
+
+/* functionResponse.response must be an object: an object result goes as it
+ * is; a string or array is wrapped as {"result": ...}, an error as
+ * {"error": ...}. */
+static json_t *function_response(const char *name, const lo_llm_tool_result *tr)
+{
+    json_t *fr = json_object(), *p = json_object(), *resp;
+    json_t *content = tr->content ? json_deep_copy(tr->content) : json_string("");
+    if (json_is_object(content) && !tr->is_error) {
+        resp = content;
+    } else {
+        resp = json_object();
+        if (!put(resp, tr->is_error ? "error" : "result", content)) {
+            json_decref(resp);
+            resp = NULL;
+        }
+    }
+    if (put(p, "functionResponse", fr) && put(fr, "name", json_string(name)) &&
+        put(fr, "response", resp))
+        return p;
+    json_decref(p);
+    return NULL;
+}
+
+/* One unified message -> Gemini parts appended to parts. A THINKING part
+ * with no text carries only a signature that came on the following
+ * (non-thought) part of the response: it goes back on that part. */
+static int message_parts(const lo_llm_request *req, size_t mi, json_t *parts, lo_llm_error *err)
+{
+    const lo_llm_message *m = req->messages[mi];
+    bool model = m->role == LO_ROLE_ASSISTANT;
+    const char *sig = NULL;
+    int rc = 0;
+    for (size_t j = 0; !rc && j < m->n_parts; j++) {
+        const lo_llm_part *p = &m->parts[j];
+        json_t *g = NULL;
+        switch (p->kind) {
+        case LO_CONTENT_TEXT:
+            g = json_pack("{s:s}", "text", p->text);
+            break;
+        case LO_CONTENT_IMAGE:
+        case LO_CONTENT_AUDIO:
+        case LO_CONTENT_DOCUMENT:
+            if (!(g = media_part(&p->media, p->kind, err, &rc)))
+                return rc;
+            break;
+        case LO_CONTENT_TOOL_CALL: {
+            const lo_llm_tool_call *tc = &p->tool_call;
+            json_t *args = tc->arguments ? json_deep_copy(tc->arguments)
+                           : tc->raw_arguments ? json_loads(tc->raw_arguments, 0, NULL)
+                                               : json_object();
+            if (!json_is_object(args)) {
+                json_decref(args);
+                return fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                            "tool call %s (%s): Gemini needs the arguments as a JSON object",
+                            tc->id, tc->name);
+            }
+            g = json_pack("{s:{s:s,s:o}}", "functionCall", "name", tc->name, "args", args);
+            break;
+        }
+        case LO_CONTENT_TOOL_RESULT: {
+            const char *id = p->tool_result.tool_call_id;
+            const char *name = call_name(req, mi, id);
+            if (!name)
+                name = m->name;
+            if (!name)
+                return fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                            "tool result for call %s: no earlier tool call has that id, and "
+                            "Gemini needs the function's name",
+                            id ? id : "(none)");
+            if (!(g = function_response(name, &p->tool_result)) || !push(parts, g))
+                return oom(err);
+            if (!p->tool_result.image.url && !p->tool_result.image.data &&
+                !p->tool_result.image.path)
+                continue;
+            /* The image goes next to the response, in the same turn. */
+            if (!(g = media_part(&p->tool_result.image, LO_CONTENT_IMAGE, err, &rc)))
+                return rc;
+            break;
+        }
+        case LO_CONTENT_THINKING:
+            if (!model)
+                continue;
+            if (!p->thinking.text || !*p->thinking.text) {
+                sig = p->thinking.signature;
+                continue;
+            }
+            g = json_pack("{s:s,s:b}", "text", p->thinking.text, "thought", 1);
+            if (g && p->thinking.signature &&
+                !put(g, "thoughtSignature", json_string(p->thinking.signature))) {
+                json_decref(g);
+                g = NULL;
+            }
+            if (!g)
+                return oom(err);
+            if (!push(parts, g))
+                return oom(err);
+            continue;
+        case LO_CONTENT_OTHER:
+            /* A part we do not model (executableCode, ...): back verbatim. */
+            if (!model || !json_is_object(p->other.raw))
+                continue;
+            g = json_deep_copy(p->other.raw);
+            break;
+        case LO_CONTENT_REDACTED_THINKING:
+            continue; /* Anthropic's; Gemini has no such part */
+        }
+        if (!g)
+            return oom(err);
+        if (sig && model) {
+            if (!put(g, "thoughtSignature", json_string(sig))) {
+                json_decref(g);
+                return oom(err);
+            }
+            sig = NULL;
+        }
+        if (!push(parts, g))
+            return oom(err);
+    }
+    if (sig) /* a signature with nothing after it: an empty text carries it */
+        return push(parts, json_pack("{s:s,s:s}", "text", "", "thoughtSignature", sig)) ? 0
+                                                                                       : oom(err);
+    return rc;
+}
+
+/* Effort -> thinkingConfig. Budgets are tokens; -1 lets the model decide. */
+static json_t *thinking_config(const char *effort)
+{
+    static const struct {
+        const char *name;
+        int budget;
+    } map[] = {{"none", 0},        {"minimal", 512},   {"low", 1024},  {"medium", 8192},
+               {"high", 24576},    {"xhigh", 32768},   {"auto", -1},   {"dynamic", -1}};
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(effort, map[i].name) == 0)
+            return map[i].budget == 0
+                       ? json_pack("{s:i}", "thinkingBudget", 0)
+                       : json_pack("{s:i,s:b}", "thinkingBudget", map[i].budget,
+                                   "includeThoughts", 1);
+    return NULL;
+}
+
+static int build_body(const lo_llm_request *req, json_t **out, lo_llm_error *err)
+{
+    *out = NULL;
+    json_t *body = json_object(), *contents = json_array(), *sys = json_array();
+    bool ok = put(body, "contents", contents);
+    int rc = 0;
+    for (size_t i = 0; ok && !rc && i < req->n_messages; i++) {
+        const lo_llm_message *m = req->messages[i];
+        if (m->role == LO_ROLE_SYSTEM || m->role == LO_ROLE_DEVELOPER) {
+            for (size_t j = 0; ok && j < m->n_parts; j++)
+                if (m->parts[j].kind == LO_CONTENT_TEXT && m->parts[j].text)
+                    ok = push(sys, json_pack("{s:s}", "text", m->parts[j].text));
+            continue;
+        }
+        const char *role = m->role == LO_ROLE_ASSISTANT ? "model" : "user";
+        /* Consecutive turns of one role merge: all the results of one
+         * model turn's calls must come back in one user turn. */
+        json_t *last = json_array_get(contents, json_array_size(contents) - 1);
+        json_t *parts = lo_str_eq(jstr(last, "role"), role) ? json_object_get(last, "parts")
+                                                            : NULL;
+        bool fresh = parts == NULL;
+        if (fresh)
+            parts = json_array();
+        rc = message_parts(req, i, parts, err);
+        if (fresh && (rc || json_array_size(parts) == 0))
+            json_decref(parts);
+        else if (fresh)
+            ok = push(contents, json_pack("{s:s,s:o}", "role", role, "parts", parts));
+    }
+    if (ok && !rc && json_array_size(sys))
+        ok = put(body, "systemInstruction", json_pack("{s:O}", "parts", sys));
+    json_decref(sys);
+
+    if (ok && !rc && req->n_tools) {
+        json_t *decls = json_array();
+        ok = put(body, "tools", json_pack("[{s:o}]", "functionDeclarations", decls));
+        for (size_t i = 0; ok && i < req->n_tools; i++) {
+            const lo_llm_tool *t = &req->tools[i];
+            json_t *d = json_pack("{s:s}", "name", t->name);
+            ok = push(decls, d);
+            if (ok && t->description && *t->description)
+                ok = put(d, "description", json_string(t->description));
+            /* A tool without parameters sends none: Gemini refuses an
+             * object schema with empty properties. */
+            if (ok && json_object_size(json_object_get(t->parameters, "properties")))
+                ok = put(d, "parameters", adapt_schema(t->parameters));
+        }
+    }
+    if (ok && !rc && req->has_tool_choice && req->n_tools) {
+        lo_llm_tool_choice_mode mode = req->tool_choice.mode;
+        json_t *fcc = json_pack("{s:s}", "mode",
+                                mode == LO_TOOL_CHOICE_NONE   ? "NONE"
+                                : mode == LO_TOOL_CHOICE_AUTO ? "AUTO"
+                                                              : "ANY");
+        ok = put(body, "toolConfig", json_pack("{s:o}", "functionCallingConfig", fcc));
+        if (ok && mode == LO_TOOL_CHOICE_NAMED)
+            ok = put(fcc, "allowedFunctionNames",
+                     json_pack("[s]", req->tool_choice.tool_name));
+    } else if (ok && !rc && req->has_tool_choice && req->tool_choice.mode == LO_TOOL_CHOICE_NAMED) {
+        rc = fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                  "tool_choice names tool \"%s\" but the request defines no tools",
+                  req->tool_choice.tool_name);
+    }
+
+    json_t *gc = json_object();
+    if (ok && !rc && req->has_max_tokens)
+        ok = put(gc, "maxOutputTokens", json_integer(req->max_tokens));
+    if (ok && !rc && req->has_temperature)
+        ok = put(gc, "temperature", json_real(req->temperature));
+    if (ok && !rc && req->has_top_p)
+        ok = put(gc, "topP", json_real(req->top_p));
+    if (ok && !rc && req->n_stop) {
+        json_t *st = json_array();
+        ok = put(gc, "stopSequences", st);
+        for (size_t i = 0; ok && i < req->n_stop; i++)
+            ok = push(st, json_string(req->stop[i]));
+    }
+    if (ok && !rc && req->response_format.type != LO_FORMAT_TEXT) {
+        ok = put(gc, "responseMimeType", json_string("application/json"));
+        if (ok && req->response_format.type == LO_FORMAT_JSON_SCHEMA)
+            ok = put(gc, "responseSchema", adapt_schema(req->response_format.schema));
+    }
+    if (ok && !rc && req->reasoning_effort) {
+        json_t *tc = thinking_config(req->reasoning_effort);
+        if (!tc)
+            rc = fail(err, LO_LLM_ERR_INVALID_REQUEST,
+                      "unknown reasoning_effort \"%s\" (none, minimal, low, medium, high, "
+                      "xhigh, auto)",
+                      req->reasoning_effort);
+        else
+            ok = put(gc, "thinkingConfig", tc);
+    }
+    if (ok && !rc && json_object_size(gc))
+        ok = put(body, "generationConfig", json_incref(gc));
+    json_decref(gc);
+
+    /* provider_options.gemini goes into the body (safetySettings,
+     * cachedContent, ...); an object merges into the translated object of
+     * the same name, so generationConfig.topK adds to what is there. */
+    json_t *opts = json_object_get(req->provider_options, PROVIDER);
+    const char *k;
+    json_t *v;
+    json_object_foreach(opts, k, v)
+    {
+        json_t *cur = json_object_get(body, k);
+        if (ok && !rc)
+            ok = json_is_object(cur) && json_is_object(v) ? json_object_update(cur, v) == 0
+                                                          : put(body, k, json_deep_copy(v));
+    }
+    if (rc || !ok) {
+        json_decref(body);
+        return rc ? rc : oom(err);
+    }
+    *out = body;
+    return 0;
+}
+
+/* ---- HTTP ---- */
+
+static bool caller_sets(const char *const *extra, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; extra && extra[i]; i++)
+        if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':')
+            return true;
+    return false;
+}
+
+static double parse_retry_after(const char *v)
+{
+    double s;
+    if (!v)
+        return -1;
+    while (*v == ' ')
+        v++;
+    if (lo_parse_double(v, &s) == 0)
+        return s >= 0 ? s : -1;
+    time_t t = curl_getdate(v, NULL);
+    if (t == (time_t)-1)
+        return -1;
+    double d = difftime(t, time(NULL));
+    return d > 0 ? d : 0;
+}
+
+/* google.rpc.RetryInfo's retryDelay ("37s", "0.5s") in seconds, or -1. */
+static double retry_info(const json_t *details)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(details, i, d)
+    {
+        const char *t = jstr(d, "@type"), *delay = jstr(d, "retryDelay");
+        if (!t || !strstr(t, "google.rpc.RetryInfo") || !delay)
+            continue;
+        char *end;
+        double s = strtod(delay, &end);
+        if (end != delay && (*end == 's' || !*end) && s >= 0)
+            return s;
+    }
+    return -1;
+}
+
+/* A RESOURCE_EXHAUSTED that is a daily quota (the message says "per day",
+ * or a QuotaFailure names a PerDay quota) will not clear within a retry. */
+static bool daily_quota(const char *msg, const json_t *details)
+{
+    char low[1024];
+    size_t n = 0;
+    for (; msg && msg[n] && n < sizeof low - 1; n++)
+        low[n] = (char)(msg[n] >= 'A' && msg[n] <= 'Z' ? msg[n] + 32 : msg[n]);
+    low[n] = 0;
+    if (strstr(low, "per day") || strstr(low, "perday"))
+        return true;
+    size_t i, j;
+    json_t *d, *v;
+    json_array_foreach(details, i, d)
+    {
+        json_array_foreach(json_object_get(d, "violations"), j, v)
+        {
+            const char *q = jstr(v, "quotaId");
+            if (q && strstr(q, "PerDay"))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* §7.6: {"error": {code, message, status, details}} -> the taxonomy, by the
+ * gRPC status name where there is one (it says more than the HTTP status). */
+static int http_error(const lo_http_result *res, lo_llm_error *err)
+{
+    json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
+    json_t *e = json_object_get(body, "error");
+    if (json_is_array(body)) /* some proxies wrap it in an array */
+        e = json_object_get(json_array_get(body, 0), "error");
+    const char *msg = jstr(e, "message"), *status = jstr(e, "status");
+    json_t *details = json_object_get(e, "details");
+    char text[300];
+    if (!msg) {
+        size_t n = res->body.len < sizeof text - 1 ? res->body.len : sizeof text - 1, j = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)res->body.data[i];
+            text[j++] = ch < 0x20 ? ' ' : (char)ch;
+        }
+        text[j] = 0;
+        msg = j ? text : "no error body";
+    }
+    lo_llm_error_from_http(err, PROVIDER, (int)res->status, status, msg);
+    lo_llm_error_kind k = status ? lo_llm_error_from_grpc(status, msg) : err->kind;
+    if (k == LO_LLM_ERR_PROVIDER || k == LO_LLM_ERR_ACCESS_DENIED)
+        k = lo_llm_error_from_status((int)res->status, msg);
+    if (k == LO_LLM_ERR_RATE_LIMIT && daily_quota(msg, details))
+        k = LO_LLM_ERR_QUOTA_EXCEEDED;
+    err->kind = k;
+    err->retryable = lo_llm_error_kind_retryable(k);
+    err->retry_after = parse_retry_after(jstr(res->headers, "retry-after"));
+    if (err->retry_after < 0)
+        err->retry_after = retry_info(details);
+    size_t used = strlen(err->message);
+    snprintf(err->message + used, sizeof err->message - used, " (HTTP %ld%s%s)", res->status,
+             status ? " " : "", status ? status : "");
+    json_decref(body);
+    return LO_EIO;
+}
+
+static int transport_error(int rc, const lo_error *he, lo_llm_error *err)
+{
+    if (rc == LO_ECANCELED)
+        return fail(err, LO_LLM_ERR_ABORT, "cancelled");
+    if (strstr(he->msg, "timed out"))
+        return fail(err, LO_LLM_ERR_REQUEST_TIMEOUT, "%s", he->msg);
+    if (rc == LO_ETOOBIG)
+        return fail(err, LO_LLM_ERR_PROVIDER, "%s", he->msg);
+    return fail(err, LO_LLM_ERR_NETWORK, "%s", he->msg);
+}
+
+/* POST the request. Returns non-zero only when nothing was sent; the HTTP
+ * outcome is in *res and *http_rc. */
+static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool streaming,
+                        int (*on_data)(const char *, size_t, void *), void *ud,
+                        lo_http_result *res, int *http_rc, lo_error *he, lo_llm_error *err)
+{
+    json_t *body;
+    int rc = build_body(req, &body, err);
+    if (rc)
+        return rc;
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    size_t kn = strlen(call->api_key) + 20;
+    char *key = lo_malloc(kn);
+    if (!text || !key) {
+        free(text);
+        free(key);
+        return oom(err);
+    }
+    snprintf(key, kn, "x-goog-api-key: %s", call->api_key);
+    const char *all[64];
+    size_t n = 0;
+    if (*call->api_key && !caller_sets(call->headers, "x-goog-api-key"))
+        all[n++] = key;
+    if (!caller_sets(call->headers, "Content-Type"))
+        all[n++] = "Content-Type: application/json";
+    if (!caller_sets(call->headers, "Accept"))
+        all[n++] = streaming ? "Accept: text/event-stream" : "Accept: application/json";
+    for (size_t i = 0; call->headers && call->headers[i] && n < 63; i++)
+        all[n++] = call->headers[i];
+    all[n] = NULL;
+    /* "models/x" and "x" name the same model; a base URL that already ends
+     * in a version (a proxy's) is used as it is. */
+    const char *model = strncmp(req->model, "models/", 7) == 0 ? req->model + 7 : req->model;
+    size_t bl = strlen(call->base_url);
+    bool versioned = (bl >= 7 && strcmp(call->base_url + bl - 7, "/v1beta") == 0) ||
+                     (bl >= 3 && strcmp(call->base_url + bl - 3, "/v1") == 0);
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s/models/%s:%s", call->base_url, versioned ? "" : "/v1beta",
+             model, streaming ? "streamGenerateContent?alt=sse" : "generateContent");
+    lo_http_call hc = {
+        .method = "POST",
+        .url = url,
+        .headers = all,
+        .body = text,
+        .body_len = strlen(text),
+        .timeout_ms = call->timeout_ms,
+        .connect_timeout_ms = call->connect_timeout_ms,
+        .on_data = on_data,
+        .ud = ud,
+        .cancel = call->cancel,
+    };
+    *http_rc = lo_http_do(&hc, res, he);
+    memset(key, 0, kn); /* wiped before it goes back to the heap */
+    free(key);
+    free(text);
+    return 0;
+}
+
+/* ---- response translation (§7.5) ---- */
+
+static int add_other(lo_llm_message *m, const json_t *raw)
+{
+    if (m->n_parts == m->cap_parts) {
+        size_t cap = m->cap_parts ? m->cap_parts * 2 : 4;
+        lo_llm_part *v = lo_realloc(m->parts, cap * sizeof *v);
+        if (!v)
+            return LO_ENOMEM;
+        m->parts = v;
+        m->cap_parts = cap;
+    }
+    const char *name = "unknown";
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)raw, k, v)
+    {
+        if (strcmp(k, "thoughtSignature") != 0 && strcmp(k, "thought") != 0) {
+            name = k;
+            break;
+        }
+    }
+    lo_llm_part *p = &m->parts[m->n_parts];
+    memset(p, 0, sizeof *p);
+    p->kind = LO_CONTENT_OTHER;
+    p->other.name = lo_strdup(name);
+    p->other.raw = json_deep_copy(raw);
+    if (!p->other.name || !p->other.raw) {
+        lo_llm_part_release(p);
+        return LO_ENOMEM;
+    }
+    m->n_parts++;
+    return 0;
+}
+
+static int append(char **dst, const char *s)
+{
+    size_t a = strlen(*dst), b = strlen(s);
+    char *v = lo_realloc(*dst, a + b + 1);
+    if (!v)
+        return LO_ENOMEM;
+    memcpy(v + a, s, b + 1);
+    *dst = v;
+    return 0;
+}
+
+/* One Gemini part -> unified parts. merge (streaming) appends text to the
+ * text or thinking part it continues. A signature on a non-thought part
+ * becomes a THINKING part with no text just before it, which the request
+ * side sends back on the same part. *n_calls numbers the synthetic ids. */
+static int add_part(lo_llm_message *m, const json_t *p, int *n_calls, bool merge)
+{
+    const char *text = jstr(p, "text"), *sig = jstr(p, "thoughtSignature");
+    json_t *fc = json_object_get(p, "functionCall");
+    lo_llm_part *last = m->n_parts ? &m->parts[m->n_parts - 1] : NULL;
+    if (text && json_is_true(json_object_get(p, "thought"))) {
+        if (merge && last && last->kind == LO_CONTENT_THINKING && !last->thinking.signature &&
+            last->thinking.text && *last->thinking.text) {
+            if (append(&last->thinking.text, text))
+                return LO_ENOMEM;
+            return sig && !(last->thinking.signature = lo_strdup(sig)) ? LO_ENOMEM : 0;
+        }
+        return lo_llm_message_add_thinking(m, text, sig);
+    }
+    if (!text && !json_is_object(fc))
+        return add_other(m, p);
+    if (sig) {
+        int rc = lo_llm_message_add_thinking(m, "", sig);
+        if (rc)
+            return rc;
+    } else if (text && merge && last && last->kind == LO_CONTENT_TEXT) {
+        return append(&last->text, text);
+    }
+    if (text)
+        return lo_llm_message_add_text(m, text);
+    char id[32];
+    snprintf(id, sizeof id, "call_%d", ++*n_calls);
+    json_t *args = json_object_get(fc, "args");
+    return lo_llm_message_add_tool_call(m, id, jstr(fc, "name") ? jstr(fc, "name") : "",
+                                        json_is_object(args) ? json_deep_copy(args)
+                                                             : json_object(),
+                                        NULL);
+}
+
+static int64_t count(const json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v)
+                                                           : LO_TOKENS_UNREPORTED;
+}
+
+/* usageMetadata -> llm.h's convention. Gemini counts cached tokens inside
+ * promptTokenCount and leaves cachedContentTokenCount and
+ * thoughtsTokenCount out when they are zero. Output includes the thoughts
+ * (billed as output); tool-use prompt tokens count as input. */
+static void usage_from(lo_llm_usage *u, const json_t *um)
+{
+    if (!json_is_object(um))
+        return;
+    int64_t prompt = count(um, "promptTokenCount"), cached = count(um, "cachedContentTokenCount");
+    int64_t cand = count(um, "candidatesTokenCount"), thoughts = count(um, "thoughtsTokenCount");
+    int64_t tool = count(um, "toolUsePromptTokenCount"), total = count(um, "totalTokenCount");
+    u->cache_read_tokens = cached >= 0 ? cached : prompt >= 0 ? 0 : LO_TOKENS_UNREPORTED;
+    u->cache_write_tokens = LO_TOKENS_UNREPORTED;
+    u->input_tokens = prompt < 0 ? LO_TOKENS_UNREPORTED
+                                 : (prompt > u->cache_read_tokens ? prompt - u->cache_read_tokens
+                                                                  : 0) +
+                                       (tool > 0 ? tool : 0);
+    u->reasoning_tokens = thoughts >= 0 ? thoughts : cand >= 0 ? 0 : LO_TOKENS_UNREPORTED;
+    u->output_tokens = cand >= 0 ? cand + (thoughts > 0 ? thoughts : 0) : thoughts;
+    if (total < 0 && u->input_tokens >= 0 && u->output_tokens >= 0)
+        total = u->input_tokens + u->cache_read_tokens + u->output_tokens;
+    u->total_tokens = total;
+}
+
+/* finishReason -> the unified reason. Gemini has no tool-call reason: a
+ * STOP with function calls in the message finished for tool calls. */
+static int set_finish(lo_llm_response *r, const char *raw)
+{
+    lo_llm_finish f = lo_llm_finish_from_provider(PROVIDER, raw);
+    if (lo_str_eq(raw, "SPII") || lo_str_eq(raw, "IMAGE_SAFETY"))
+        f = LO_FINISH_CONTENT_FILTER;
+    else if (lo_str_eq(raw, "MALFORMED_FUNCTION_CALL"))
+        f = LO_FINISH_ERROR;
+    for (size_t i = 0; f == LO_FINISH_STOP && i < r->message->n_parts; i++)
+        if (r->message->parts[i].kind == LO_CONTENT_TOOL_CALL)
+            f = LO_FINISH_TOOL_CALLS;
+    free(r->finish.raw);
+    r->finish.raw = NULL;
+    r->finish.reason = f;
+    return raw && !(r->finish.raw = lo_strdup(raw)) ? LO_ENOMEM : 0;
+}
+
+/* The finish reason of a chunk or response: the candidate's, or the prompt
+ * feedback's blockReason when the prompt itself was blocked. */
+static const char *finish_of(const json_t *root)
+{
+    const json_t *cand = json_array_get(json_object_get(root, "candidates"), 0);
+    const char *f = jstr(cand, "finishReason");
+    if (!f && (f = jstr(json_object_get(root, "promptFeedback"), "blockReason")))
+        f = "SAFETY";
+    return f;
+}
+
+static int set_ids(lo_llm_response *r, const json_t *root)
+{
+    if (!r->provider && !(r->provider = lo_strdup(PROVIDER)))
+        return LO_ENOMEM;
+    if (!r->id && jstr(root, "responseId") && !(r->id = lo_strdup(jstr(root, "responseId"))))
+        return LO_ENOMEM;
+    if (!r->model && jstr(root, "modelVersion") &&
+        !(r->model = lo_strdup(jstr(root, "modelVersion"))))
+        return LO_ENOMEM;
+    return 0;
+}
+
+static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
+{
+    json_t *cands = json_object_get(root, "candidates");
+    if (!json_is_object(root) || (!json_is_array(cands) && !json_object_get(root, "promptFeedback")))
+        return fail(err, LO_LLM_ERR_PROVIDER,
+                    "unexpected response: not a GenerateContentResponse with candidates");
+    if (set_ids(r, root) != 0)
+        return oom(err);
+    int n_calls = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(json_object_get(json_array_get(cands, 0), "content"),
+                                       "parts"), i, p)
+    {
+        if (json_is_object(p) && add_part(r->message, p, &n_calls, false) != 0)
+            return oom(err);
+    }
+    if (set_finish(r, finish_of(root)) != 0)
+        return oom(err);
+    usage_from(&r->usage, json_object_get(root, "usageMetadata"));
+    return 0;
+}
+
+static int gemini_complete(const lo_llm_call *call, const lo_llm_request *req,
+                           lo_llm_response **out, lo_llm_error *err)
+{
+    *out = NULL;
+    lo_http_result res;
+    lo_error he = {0};
+    int hrc = 0;
+    memset(&res, 0, sizeof res);
+    int rc = send_request(call, req, false, NULL, NULL, &res, &hrc, &he, err);
+    if (rc)
+        return rc;
+    if (hrc) {
+        rc = transport_error(hrc, &he, err);
+    } else if (res.status < 200 || res.status > 299) {
+        rc = http_error(&res, err);
+    } else {
+        json_error_t je;
+        json_t *root = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, &je);
+        lo_llm_response *r = root ? lo_llm_response_new() : NULL;
+        if (!root) {
+            rc = fail(err, LO_LLM_ERR_PROVIDER, "malformed JSON in the response body: %s (at %d)",
+                      je.text, je.position);
+        } else if (!r) {
+            rc = oom(err);
+        } else if ((rc = parse_response(root, r, err)) == 0) {
+            r->raw = root;
+            root = NULL;
+            *out = r;
+            r = NULL;
+        }
+        lo_llm_response_free(r);
+        json_decref(root);
+    }
+    lo_http_result_release(&res);
+    return rc;
+}
+
+/* ---- streaming (§7.7): every data: event is a whole GenerateContentResponse ---- */
+
+typedef struct stream_state {
+    lo_llm_event_fn fn;
+    void *ud;
+    lo_sse *sse;
+    lo_llm_response *resp;
+    int n_calls, n_text;
+    bool started, text_open, reasoning_open, delivered, failed;
+    char *finish;        /* the finishReason once seen */
+    int rc;
+    lo_llm_error *err;
+} stream_state;
+
+static int sfail(stream_state *st, int rc)
+{
+    st->failed = true;
+    st->rc = rc;
+    return 1;
+}
+
+static int emit(stream_state *st, lo_llm_stream_event *ev, const json_t *raw)
+{
+    if (!ev || (raw && !(ev->raw = json_deep_copy(raw)))) {
+        lo_llm_stream_event_free(ev);
+        return sfail(st, oom(st->err));
+    }
+    st->delivered = true;
+    int stop = st->fn ? st->fn(ev, st->ud) : 0;
+    ev->response = NULL; /* the accumulated response stays ours (FINISH lends it) */
+    lo_llm_stream_event_free(ev);
+    if (stop)
+        return sfail(st, fail(st->err, LO_LLM_ERR_ABORT, "stream stopped by the event handler"));
+    return 0;
+}
+
+/* A text event of segment id, with a copy of delta when given. */
+static lo_llm_stream_event *text_event(lo_llm_stream_event_type t, const char *id,
+                                       const char *delta)
+{
+    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
+    if (ev && ((id && !(ev->text_id = lo_strdup(id))) ||
+               (delta && !(ev->delta = lo_strdup(delta))))) {
+        lo_llm_stream_event_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+/* Close the open text segment and reasoning: their END events. */
+static int close_segments(stream_state *st, const json_t *raw)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%d", st->n_text);
+    int r = 0;
+    if (st->text_open) {
+        st->text_open = false;
+        r = emit(st, text_event(LO_STREAM_TEXT_END, id, NULL), raw);
+    }
+    if (!r && st->reasoning_open) {
+        st->reasoning_open = false;
+        r = emit(st, lo_llm_stream_event_new(LO_STREAM_REASONING_END), raw);
+    }
+    return r;
+}
+
+/* A TOOL_CALL_* event with a copy of the call (arguments raw and parsed). */
+static lo_llm_stream_event *call_event(lo_llm_stream_event_type t, const lo_llm_tool_call *tc,
+                                       bool with_args)
+{
+    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
+    lo_llm_tool_call *c = ev ? lo_calloc(1, sizeof *c) : NULL;
+    if (c)
+        ev->tool_call = c;
+    bool ok = c && (c->id = lo_strdup(tc->id)) && (c->name = lo_strdup(tc->name));
+    if (ok && with_args) {
+        ok = (c->arguments = json_deep_copy(tc->arguments)) &&
+             (c->raw_arguments = json_dumps(tc->arguments, JSON_COMPACT));
+        if (ok && t == LO_STREAM_TOOL_CALL_DELTA)
+            ok = (ev->delta = lo_strdup(c->raw_arguments)) != NULL;
+    }
+    if (!ok) {
+        lo_llm_stream_event_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+/* One part of a chunk: into the accumulated message, then its events. */
+static int on_part(stream_state *st, const json_t *p, const json_t *raw)
+{
+    lo_llm_message *m = st->resp->message;
+    size_t before = m->n_parts;
+    if (add_part(m, p, &st->n_calls, true) != 0)
+        return sfail(st, oom(st->err));
+    const char *text = jstr(p, "text");
+    int r = 0;
+    if (text && json_is_true(json_object_get(p, "thought"))) {
+        if (st->text_open && (r = close_segments(st, raw)))
+            return r;
+        if (!st->reasoning_open) {
+            st->reasoning_open = true;
+            if ((r = emit(st, lo_llm_stream_event_new(LO_STREAM_REASONING_START), raw)))
+                return r;
+        }
+        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_REASONING_DELTA);
+        if (ev && !(ev->reasoning_delta = lo_strdup(text))) {
+            lo_llm_stream_event_free(ev);
+            ev = NULL;
+        }
+        return *text ? emit(st, ev, raw) : (lo_llm_stream_event_free(ev), 0);
+    }
+    if (text) {
+        char id[16];
+        if (!*text)
+            return 0; /* a signature carrier: nothing to show */
+        if (st->reasoning_open && (r = close_segments(st, raw)))
+            return r;
+        if (!st->text_open) {
+            st->text_open = true;
+            st->n_text++;
+            snprintf(id, sizeof id, "%d", st->n_text);
+            if ((r = emit(st, text_event(LO_STREAM_TEXT_START, id, NULL), raw)))
+                return r;
+        }
+        snprintf(id, sizeof id, "%d", st->n_text);
+        return emit(st, text_event(LO_STREAM_TEXT_DELTA, id, text), raw);
+    }
+    if (!json_is_object(json_object_get(p, "functionCall")))
+        return emit(st, lo_llm_stream_event_new(LO_STREAM_PROVIDER_EVENT), raw);
+    /* A function call arrives whole: START, one DELTA with all the
+     * arguments, END. */
+    if ((r = close_segments(st, raw)))
+        return r;
+    const lo_llm_tool_call *tc = NULL;
+    for (size_t i = m->n_parts; i-- > before && !tc;)
+        if (m->parts[i].kind == LO_CONTENT_TOOL_CALL)
+            tc = &m->parts[i].tool_call;
+    if (!tc)
+        return sfail(st, oom(st->err));
+    if ((r = emit(st, call_event(LO_STREAM_TOOL_CALL_START, tc, false), raw)) ||
+        (r = emit(st, call_event(LO_STREAM_TOOL_CALL_DELTA, tc, true), raw)))
+        return r;
+    return emit(st, call_event(LO_STREAM_TOOL_CALL_END, tc, true), raw);
+}
+
+/* An {"error": {...}} object inside the stream: classified as over HTTP. */
+static int stream_error(stream_state *st, const json_t *e)
+{
+    json_t *code = json_object_get(e, "code");
+    lo_http_result fake;
+    memset(&fake, 0, sizeof fake);
+    fake.status = json_is_integer(code) ? (long)json_integer_value(code) : 0;
+    json_t *wrap = json_pack("{s:O}", "error", (json_t *)e);
+    char *text = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
+    json_decref(wrap);
+    if (!text)
+        return sfail(st, oom(st->err));
+    fake.body.data = text;
+    fake.body.len = strlen(text);
+    http_error(&fake, st->err);
+    free(text);
+    st->err->status = 0; /* it came in the stream, not as an HTTP status */
+    return sfail(st, LO_EIO);
+}
+
+static int on_sse(const lo_sse_event *sev, void *ud)
+{
+    stream_state *st = ud;
+    if (st->failed)
+        return 1;
+    json_error_t je;
+    json_t *data = json_loadb(sev->data, sev->data_len, 0, &je);
+    if (!json_is_object(data)) {
+        json_decref(data);
+        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "malformed JSON in stream chunk: %s",
+                              data ? "not an object" : je.text));
+    }
+    int r = 0;
+    if (json_object_get(data, "error")) {
+        r = stream_error(st, json_object_get(data, "error"));
+        json_decref(data);
+        return r;
+    }
+    if (set_ids(st->resp, data) != 0)
+        r = sfail(st, oom(st->err));
+    if (!r && !st->started) {
+        st->started = true;
+        r = emit(st, lo_llm_stream_event_new(LO_STREAM_START), data);
+    }
+    const json_t *cand = json_array_get(json_object_get(data, "candidates"), 0);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(json_object_get(cand, "content"), "parts"), i, p)
+    {
+        if (!r && json_is_object(p))
+            r = on_part(st, p, data);
+    }
+    /* Usage comes on many chunks, growing; the last one counts. */
+    if (!r && json_object_get(data, "usageMetadata"))
+        usage_from(&st->resp->usage, json_object_get(data, "usageMetadata"));
+    const char *f = finish_of(data);
+    if (!r && f) {
+        free(st->finish);
+        if (!(st->finish = lo_strdup(f)))
+            r = sfail(st, oom(st->err));
+        else
+            r = close_segments(st, data);
+    }
+    json_decref(data);
+    return r;
+}
+
+static int on_data(const char *buf, size_t len, void *ud)
+{
+    stream_state *st = ud;
+    int r = lo_sse_feed(st->sse, buf, len);
+    if (r < 0 && !st->failed)
+        sfail(st, r == LO_ENOMEM ? oom(st->err)
+                                 : fail(st->err, LO_LLM_ERR_STREAM, "stream event over the size limit"));
+    return st->failed;
+}
+
+static int finish_event(stream_state *st)
+{
+    if (set_finish(st->resp, st->finish) != 0)
+        return oom(st->err);
+    lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_FINISH);
+    if (!ev || (st->finish && !(ev->finish_reason.raw = lo_strdup(st->finish)))) {
+        lo_llm_stream_event_free(ev);
+        return oom(st->err);
+    }
+    ev->has_finish = true;
+    ev->finish_reason.reason = st->resp->finish.reason;
+    ev->has_usage = true;
+    ev->usage = st->resp->usage;
+    ev->response = st->resp;
+    return emit(st, ev, NULL) ? st->rc : 0;
+}
+
+static int gemini_stream(const lo_llm_call *call, const lo_llm_request *req, lo_llm_event_fn fn,
+                         void *ud, lo_llm_response **out, lo_llm_error *err)
+{
+    *out = NULL;
+    stream_state st = {.fn = fn, .ud = ud, .err = err};
+    st.resp = lo_llm_response_new();
+    st.sse = st.resp ? lo_sse_new(on_sse, &st, 0) : NULL;
+    if (!st.sse) {
+        lo_llm_response_free(st.resp);
+        return oom(err);
+    }
+    lo_http_result res;
+    lo_error he = {0};
+    int hrc = 0;
+    memset(&res, 0, sizeof res);
+    int rc = send_request(call, req, true, on_data, &st, &res, &hrc, &he, err);
+    if (rc) {
+        /* nothing was sent */
+    } else if (st.failed) {
+        rc = st.rc;
+    } else if (hrc) {
+        rc = transport_error(hrc, &he, err);
+    } else if (res.status < 200 || res.status > 299) {
+        rc = http_error(&res, err);
+    } else if (lo_sse_finish(st.sse) != 0 || !st.finish) {
+        rc = fail(err, LO_LLM_ERR_STREAM, "the stream ended without a finishReason");
+    } else {
+        rc = finish_event(&st);
+    }
+    lo_sse_finish(st.sse);
+    if (rc == 0) {
+        *out = st.resp;
+        st.resp = NULL;
+    } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
+        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_ERROR);
+        if (ev && (ev->error = lo_malloc(sizeof *ev->error))) {
+            *ev->error = *err;
+            fn(ev, ud);
+        }
+        lo_llm_stream_event_free(ev);
+    }
+    lo_http_result_release(&res);
+    lo_sse_free(st.sse);
+    free(st.finish);
+    lo_llm_response_free(st.resp);
+    return rc;
+}
+
+const lo_llm_adapter lo_llm_gemini_adapter = {
+    .name = PROVIDER,
+    .api_key_env = "GEMINI_API_KEY",
+    .base_url_env = "GEMINI_BASE_URL",
+    .default_base_url = "https://generativelanguage.googleapis.com",
+    .complete = gemini_complete,
+    .stream = gemini_stream,
+};
