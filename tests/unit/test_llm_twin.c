@@ -1,6 +1,6 @@
-/* The LLM client's Anthropic adapter against the Anthropic twin, in one
- * process over real sockets: what the issue means by "tested offline
- * against the twins". Uses the shipped tape tests/data/tapes/basic.jsonl. */
+/* The LLM client's adapters against the provider twins, in one process over
+ * real sockets: what the issue means by "tested offline against the twins".
+ * Uses the shipped tapes tests/data/tapes/openai.jsonl and basic.jsonl. */
 #include "testutil.h"
 
 #include "lightsout/llm.h"
@@ -35,6 +35,7 @@ static int setup(void **state)
         {.provider = "anthropic", .api_key = "sk-twin-test", .base_url = lo_twin_base_url(f->twin)},
         {.provider = "openai", .api_key = "sk-twin-test", .base_url = v1},
         {.provider = "openai_chat", .api_key = "sk-twin-test", .base_url = v1},
+        {.provider = "gemini", .api_key = "sk-twin-test", .base_url = lo_twin_base_url(f->twin)},
     };
     lo_llm_error lerr;
     for (size_t i = 0; i < sizeof pcs / sizeof pcs[0]; i++)
@@ -255,6 +256,60 @@ static void run_openai(void **state, const char *provider, const char *which)
 static void test_openai_responses(void **state) { run_openai(state, "openai", "Responses."); }
 static void test_openai_chat(void **state) { run_openai(state, "openai_chat", "Chat Completions."); }
 
+/* The Gemini adapter against the Gemini twin: ids are synthesised for
+ * function calls and the function name travels back with the result. */
+static void test_gemini(void **state)
+{
+    fixture *f = *state;
+    lo_llm_request *r = ask_with("gemini", "gemini-3-flash-preview", "hello gemini");
+    lo_llm_response *res = NULL;
+    lo_llm_error err;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &err), 0);
+    char *text = lo_llm_response_text(res);
+    assert_string_equal(text, "Hello! How can I help you today?");
+    assert_int_equal(res->finish.reason, LO_FINISH_STOP);
+    free(text);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+
+    r = ask_with("gemini", "gemini-3-flash-preview", "hello, streamed");
+    collected c = {0};
+    lo_buf_init(&c.text, 0);
+    res = NULL;
+    assert_int_equal(lo_llm_stream(f->client, r, on_event, &c, &res, &err), 0);
+    assert_string_equal(c.text.data, "Hello! How can I help you today?");
+    assert_int_equal(c.finishes, 1);
+    lo_buf_release(&c.text);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+
+    r = ask_with("gemini", "gemini-3-flash-preview", "what is the weather in Paris?");
+    lo_error terr;
+    assert_int_equal(lo_llm_request_add_tool(r, "get_weather", "Weather", NULL, &terr), 0);
+    res = NULL;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &err), 0);
+    assert_int_equal(res->finish.reason, LO_FINISH_TOOL_CALLS);
+    size_t n;
+    const lo_llm_tool_call **calls = lo_llm_response_tool_calls(res, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(calls[0]->name, "get_weather");
+    char *id = strdup(calls[0]->id);
+    free(calls);
+    assert_int_equal(lo_llm_request_add_message(r, lo_llm_message_clone(res->message)), 0);
+    assert_int_equal(lo_llm_request_add_message(r, lo_llm_tool_result_message(id, "18°C, sunny",
+                                                                               false)),
+                     0);
+    lo_llm_response_free(res);
+    res = NULL;
+    assert_int_equal(lo_llm_complete(f->client, r, &res, &err), 0);
+    text = lo_llm_response_text(res);
+    assert_string_equal(text, "It is 18°C and sunny in Paris.");
+    free(text);
+    free(id);
+    lo_llm_response_free(res);
+    lo_llm_request_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_limit_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_openai_responses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_openai_chat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gemini, setup, teardown),
     };
     return cmocka_run_group_tests_name("llm_twin", tests, NULL, NULL);
 }
