@@ -74,15 +74,18 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB)
 PROVE ?= prove
 test: $(BIN) $(TEST_BIN)
 	LIGHTSOUT=$(abspath $(BIN)) CMOCKA_MESSAGE_OUTPUT=TAP LO_TESTDATA=$(abspath tests/data) \
+	  LIGHTSOUT_MODELS=$(abspath data/models.json) \
 	  $(PROVE) --exec '' --timer $(TEST_BIN) $(sort $(wildcard tests/e2e/*.t))
 
 # Slower checks (long fuzz smoke runs, big inputs). CI runs it too.
 test-slow: $(BIN) $(TEST_BIN)
 	LIGHTSOUT=$(abspath $(BIN)) LO_TESTDATA=$(abspath tests/data) \
+	  LIGHTSOUT_MODELS=$(abspath data/models.json) \
 	  $(PROVE) --exec '' --timer $(sort $(wildcard tests/slow/*.t))
 
 unit: $(TEST_BIN)
-	CMOCKA_MESSAGE_OUTPUT=TAP LO_TESTDATA=$(abspath tests/data) $(PROVE) --exec '' $(TEST_BIN)
+	CMOCKA_MESSAGE_OUTPUT=TAP LO_TESTDATA=$(abspath tests/data) \
+	  LIGHTSOUT_MODELS=$(abspath data/models.json) $(PROVE) --exec '' $(TEST_BIN)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer over the whole suite, in its
 # own build tree so it never mixes objects with the normal build.
