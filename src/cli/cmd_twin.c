@@ -170,7 +170,7 @@ const cli_command cmd_twin = {
     .usage = "serve PROVIDER [--port N] [--bind ADDR] [--tape FILE]... [--api-key KEY] "
              "[--log FILE]",
     .summary = "digital twin of a model provider's API, answering from tapes",
-    .details = "PROVIDER is anthropic, openai or all (gemini comes later). The twin\n"
+    .details = "PROVIDER is anthropic, openai, gemini or all. The twin\n"
                "serves the provider's real endpoints, validation, errors and streams on\n"
                "loopback; it prints its base URL and the environment variables to\n"
                "export, logs one line per request, and stops cleanly on Ctrl-C or\n"
