@@ -16,6 +16,8 @@
 #include "lightsout/llm.h"
 #include "lightsout/net.h"
 
+#include "adapter_internal.h"
+
 #define PROVIDER "anthropic"
 
 /* A budget below this is refused by the API. */
@@ -23,98 +25,16 @@
 /* Room left for the answer when thinking raises the max_tokens default. */
 #define ANSWER_ROOM 4096
 
-/* ---- small helpers ---- */
+/* ---- small helpers (shared ones in adapter_internal.h) ---- */
 
-static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
-{
-    lo_llm_error_set(err, kind, PROVIDER, "%s", "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return kind == LO_LLM_ERR_ABORT ? LO_ECANCELED : kind == LO_LLM_ERR_CONFIGURATION ? LO_EINVAL
-                                                                                      : LO_EIO;
-}
-
-static int oom(lo_llm_error *err)
-{
-    return fail(err, LO_LLM_ERR_PROVIDER, "out of memory"), LO_ENOMEM;
-}
-
-/* json_object_set_new that reports failure. It steals v either way, also
- * when o is NULL, so a value built first never leaks. */
-static bool put(json_t *o, const char *k, json_t *v)
-{
-    return v && json_object_set_new(o, k, v) == 0;
-}
-
-static bool push(json_t *a, json_t *v)
-{
-    return v && json_array_append_new(a, v) == 0;
-}
-
-/* Push b onto a when ok, else release it; returns whether b landed. */
-static bool push_if(json_t *a, json_t *b, bool ok)
-{
-    if (!ok) {
-        json_decref(b);
-        return false;
-    }
-    return push(a, b);
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
+#define fail(err, kind, ...) lo_llm_fail_((err), PROVIDER, (kind), __VA_ARGS__)
+#define oom(err) lo_llm_oom_((err), PROVIDER)
 
 /* The anthropic section of provider_options (borrowed), or NULL. */
 static json_t *anthropic_options(const lo_llm_request *req)
 {
     json_t *o = json_object_get(req->provider_options, PROVIDER);
     return json_is_object(o) ? o : NULL;
-}
-
-/* ---- base64 (for media given as a local path) ---- */
-
-static char *base64_encode(const unsigned char *in, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = lo_malloc((n + 2) / 3 * 4 + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = 0;
-    return out;
-}
-
-/* MIME type from a file name, for media given by path without one. */
-static const char *guess_type(const char *path, lo_llm_content_kind kind)
-{
-    const char *dot = strrchr(path, '.');
-    static const struct {
-        const char *ext, *type;
-    } map[] = {{".png", "image/png"},   {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
-               {".gif", "image/gif"},   {".webp", "image/webp"}, {".pdf", "application/pdf"},
-               {".txt", "text/plain"},  {".md", "text/plain"}};
-    for (size_t i = 0; dot && i < sizeof map / sizeof *map; i++)
-        if (strcasecmp(dot, map[i].ext) == 0)
-            return map[i].type;
-    return kind == LO_CONTENT_DOCUMENT ? "application/pdf" : "image/png";
 }
 
 /* ---- request translation (§7.3) ---- */
@@ -138,12 +58,13 @@ static json_t *media_source(const lo_llm_media *m, lo_llm_content_kind kind, lo_
             return NULL;
         }
         char *mime = lo_strndup(m->url + 5, (size_t)(semi - m->url - 5));
-        ok = mime && put(src, "type", json_string("base64")) &&
-             put(src, "media_type", json_string(*mime ? mime : deflt)) &&
-             put(src, "data", json_string(semi + 8));
+        ok = mime && lo_llm_put_(src, "type", json_string("base64")) &&
+             lo_llm_put_(src, "media_type", json_string(*mime ? mime : deflt)) &&
+             lo_llm_put_(src, "data", json_string(semi + 8));
         free(mime);
     } else if (m->url) {
-        ok = put(src, "type", json_string("url")) && put(src, "url", json_string(m->url));
+        ok = lo_llm_put_(src, "type", json_string("url")) &&
+             lo_llm_put_(src, "url", json_string(m->url));
     } else {
         char *data = NULL;
         const char *b64 = m->data;
@@ -157,7 +78,7 @@ static json_t *media_source(const lo_llm_media *m, lo_llm_content_kind kind, lo_
                 *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "%s", fe.msg);
                 return NULL;
             }
-            data = base64_encode((const unsigned char *)bytes, len);
+            data = lo_llm_base64_encode_((const unsigned char *)bytes, len);
             free(bytes);
             if (!data) {
                 json_decref(src);
@@ -165,10 +86,11 @@ static json_t *media_source(const lo_llm_media *m, lo_llm_content_kind kind, lo_
             }
             b64 = data;
             if (!m->media_type)
-                type = guess_type(m->path, kind);
+                type = lo_llm_guess_type_(m->path, kind);
         }
-        ok = put(src, "type", json_string("base64")) &&
-             put(src, "media_type", json_string(type)) && put(src, "data", json_string(b64));
+        ok = lo_llm_put_(src, "type", json_string("base64")) &&
+             lo_llm_put_(src, "media_type", json_string(type)) &&
+             lo_llm_put_(src, "data", json_string(b64));
         free(data);
     }
     if (!ok) {
@@ -185,10 +107,11 @@ static json_t *media_block(const lo_llm_media *m, lo_llm_content_kind kind, lo_l
     if (!src)
         return NULL;
     json_t *b = json_object();
-    bool ok = put(b, "source", src) &&
-              put(b, "type", json_string(kind == LO_CONTENT_DOCUMENT ? "document" : "image"));
+    bool ok =
+        lo_llm_put_(b, "source", src) &&
+        lo_llm_put_(b, "type", json_string(kind == LO_CONTENT_DOCUMENT ? "document" : "image"));
     if (ok && kind == LO_CONTENT_DOCUMENT && m->file_name)
-        ok = put(b, "title", json_string(m->file_name));
+        ok = lo_llm_put_(b, "title", json_string(m->file_name));
     if (!ok) {
         json_decref(b);
         return *rc = oom(err), NULL;
@@ -210,13 +133,14 @@ static json_t *tool_result_block(const lo_llm_tool_result *tr, lo_llm_error *err
         dumped = json_dumps(tr->content, JSON_COMPACT | JSON_ENCODE_ANY);
         text = dumped;
     }
-    bool ok = put(b, "type", json_string("tool_result")) &&
-              put(b, "tool_use_id", json_string(tr->tool_call_id)) && text;
+    bool ok = lo_llm_put_(b, "type", json_string("tool_result")) &&
+              lo_llm_put_(b, "tool_use_id", json_string(tr->tool_call_id)) && text;
     bool has_image = tr->image.url || tr->image.data || tr->image.path;
     if (ok && has_image) {
         json_t *content = json_array(), *tb = json_object();
-        ok = push_if(content, tb, put(tb, "type", json_string("text")) &&
-                                      put(tb, "text", json_string(text)));
+        ok = lo_llm_push_if_(content, tb,
+                             lo_llm_put_(tb, "type", json_string("text")) &&
+                                 lo_llm_put_(tb, "text", json_string(text)));
         json_t *img = ok ? media_block(&tr->image, LO_CONTENT_IMAGE, err, rc) : NULL;
         if (ok && !img) {
             json_decref(content);
@@ -224,13 +148,13 @@ static json_t *tool_result_block(const lo_llm_tool_result *tr, lo_llm_error *err
             free(dumped);
             return NULL;
         }
-        ok = push(content, img) && ok;
-        ok = put(b, "content", content) && ok;
+        ok = lo_llm_push_(content, img) && ok;
+        ok = lo_llm_put_(b, "content", content) && ok;
     } else if (ok) {
-        ok = put(b, "content", json_string(text));
+        ok = lo_llm_put_(b, "content", json_string(text));
     }
     if (ok && tr->is_error)
-        ok = put(b, "is_error", json_true());
+        ok = lo_llm_put_(b, "is_error", json_true());
     free(dumped);
     if (!ok) {
         json_decref(b);
@@ -263,7 +187,8 @@ static json_t *part_block(const lo_llm_message *m, const lo_llm_part *p, lo_llm_
             return b;
         }
         b = json_object();
-        ok = b && put(b, "type", json_string("text")) && put(b, "text", json_string(p->text));
+        ok = b && lo_llm_put_(b, "type", json_string("text")) &&
+             lo_llm_put_(b, "text", json_string(p->text));
         break;
     case LO_CONTENT_IMAGE:
     case LO_CONTENT_DOCUMENT:
@@ -287,9 +212,9 @@ static json_t *part_block(const lo_llm_message *m, const lo_llm_part *p, lo_llm_
         if (!input)
             input = json_object();
         b = json_object();
-        ok = put(b, "input", input) && put(b, "type", json_string("tool_use")) &&
-             put(b, "id", json_string(p->tool_call.id)) &&
-             put(b, "name", json_string(p->tool_call.name));
+        ok = lo_llm_put_(b, "input", input) && lo_llm_put_(b, "type", json_string("tool_use")) &&
+             lo_llm_put_(b, "id", json_string(p->tool_call.id)) &&
+             lo_llm_put_(b, "name", json_string(p->tool_call.name));
         break;
     }
     case LO_CONTENT_TOOL_RESULT:
@@ -300,14 +225,14 @@ static json_t *part_block(const lo_llm_message *m, const lo_llm_part *p, lo_llm_
         if (!p->thinking.signature)
             return NULL;
         b = json_object();
-        ok = b && put(b, "type", json_string("thinking")) &&
-             put(b, "thinking", json_string(p->thinking.text ? p->thinking.text : "")) &&
-             put(b, "signature", json_string(p->thinking.signature));
+        ok = b && lo_llm_put_(b, "type", json_string("thinking")) &&
+             lo_llm_put_(b, "thinking", json_string(p->thinking.text ? p->thinking.text : "")) &&
+             lo_llm_put_(b, "signature", json_string(p->thinking.signature));
         break;
     case LO_CONTENT_REDACTED_THINKING:
         b = json_object();
-        ok = b && put(b, "type", json_string("redacted_thinking")) &&
-             put(b, "data", json_string(p->redacted.data));
+        ok = b && lo_llm_put_(b, "type", json_string("redacted_thinking")) &&
+             lo_llm_put_(b, "data", json_string(p->redacted.data));
         break;
     case LO_CONTENT_OTHER:
         /* A block this adapter does not model (server tool use, ...) goes
@@ -348,11 +273,12 @@ static bool mark_cache(json_t *block)
 {
     if (!json_is_object(block) || json_object_get(block, "cache_control"))
         return true;
-    const char *t = jstr(block, "type");
+    const char *t = lo_llm_jstr_(block, "type");
     if (t && (strcmp(t, "thinking") == 0 || strcmp(t, "redacted_thinking") == 0))
         return true; /* the API refuses cache_control on thinking blocks */
     json_t *cc = json_object();
-    return put(block, "cache_control", cc) && put(cc, "type", json_string("ephemeral"));
+    return lo_llm_put_(block, "cache_control", cc) &&
+           lo_llm_put_(cc, "type", json_string("ephemeral"));
 }
 
 /* The §2.10 heuristic: three breakpoints, on the end of the system prompt,
@@ -372,7 +298,7 @@ static bool add_cache_breakpoints(json_t *body)
         ok = mark_cache(json_array_get(tools, json_array_size(tools) - 1));
     for (size_t i = json_array_size(msgs); ok && i-- > 0;) {
         json_t *m = json_array_get(msgs, i);
-        if (!lo_str_eq(jstr(m, "role"), "user"))
+        if (!lo_str_eq(lo_llm_jstr_(m, "role"), "user"))
             continue;
         json_t *content = json_object_get(m, "content");
         if (json_array_size(content))
@@ -397,7 +323,7 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, c
         json_decref(msgs);
         return oom(err);
     }
-    bool ok = put(body, "model", json_string(req->model));
+    bool ok = lo_llm_put_(body, "model", json_string(req->model));
 
     for (size_t i = 0; ok && !rc && i < req->n_messages; i++) {
         const lo_llm_message *m = req->messages[i];
@@ -408,9 +334,9 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, c
                 if (p->kind != LO_CONTENT_TEXT || !p->text || !*p->text)
                     continue;
                 json_t *b = json_object();
-                ok = push_if(system, b,
-                             put(b, "type", json_string("text")) &&
-                                 put(b, "text", json_string(p->text)));
+                ok = lo_llm_push_if_(system, b,
+                                     lo_llm_put_(b, "type", json_string("text")) &&
+                                         lo_llm_put_(b, "text", json_string(p->text)));
             }
             continue;
         }
@@ -420,7 +346,7 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, c
         for (size_t j = 0; ok && !rc && j < m->n_parts; j++) {
             json_t *b = part_block(m, &m->parts[j], err, &rc);
             if (b)
-                ok = push(content, b);
+                ok = lo_llm_push_(content, b);
         }
         if (!ok || rc || json_array_size(content) == 0) {
             json_decref(content);
@@ -430,13 +356,13 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, c
          * (tool results after tool results, a user turn after them) joins it. */
         json_t *last = json_array_size(msgs) ? json_array_get(msgs, json_array_size(msgs) - 1)
                                               : NULL;
-        if (last && lo_str_eq(jstr(last, "role"), role)) {
+        if (last && lo_str_eq(lo_llm_jstr_(last, "role"), role)) {
             ok = json_array_extend(json_object_get(last, "content"), content) == 0;
             json_decref(content);
         } else {
             json_t *msg = json_object();
-            ok = put(msg, "content", content);
-            ok = push_if(msgs, msg, ok && put(msg, "role", json_string(role)));
+            ok = lo_llm_put_(msg, "content", content);
+            ok = lo_llm_push_if_(msgs, msg, ok && lo_llm_put_(msg, "role", json_string(role)));
         }
     }
     if (rc || !ok) {
@@ -446,10 +372,10 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, c
         return rc ? rc : oom(err);
     }
     if (json_array_size(system))
-        ok = put(body, "system", system);
+        ok = lo_llm_put_(body, "system", system);
     else
         json_decref(system);
-    ok = ok && put(body, "messages", msgs);
+    ok = ok && lo_llm_put_(body, "messages", msgs);
 
     /* max_tokens is required by the API; thinking needs room above its budget. */
     int64_t budget = 0;
@@ -470,56 +396,56 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, c
                     "max_tokens %lld leaves no room for thinking (needs more than %d)",
                     (long long)max_tokens, MIN_THINKING_BUDGET);
     }
-    ok = ok && put(body, "max_tokens", json_integer(max_tokens));
+    ok = ok && lo_llm_put_(body, "max_tokens", json_integer(max_tokens));
     if (ok && budget) {
         json_t *th = json_object();
-        ok = put(body, "thinking", th) && put(th, "type", json_string("enabled")) &&
-             put(th, "budget_tokens", json_integer(budget));
+        ok = lo_llm_put_(body, "thinking", th) && lo_llm_put_(th, "type", json_string("enabled")) &&
+             lo_llm_put_(th, "budget_tokens", json_integer(budget));
     }
     if (ok && req->has_temperature)
-        ok = put(body, "temperature", json_real(req->temperature));
+        ok = lo_llm_put_(body, "temperature", json_real(req->temperature));
     if (ok && req->has_top_p)
-        ok = put(body, "top_p", json_real(req->top_p));
+        ok = lo_llm_put_(body, "top_p", json_real(req->top_p));
     if (ok && req->n_stop) {
         json_t *st = json_array();
-        ok = put(body, "stop_sequences", st);
+        ok = lo_llm_put_(body, "stop_sequences", st);
         for (size_t i = 0; ok && i < req->n_stop; i++)
-            ok = push(st, json_string(req->stop[i]));
+            ok = lo_llm_push_(st, json_string(req->stop[i]));
     }
     /* The API's metadata takes a user_id only; other keys would be refused. */
-    const char *uid = jstr(req->metadata, "user_id");
+    const char *uid = lo_llm_jstr_(req->metadata, "user_id");
     if (ok && uid) {
         json_t *md = json_object();
-        ok = put(body, "metadata", md) && put(md, "user_id", json_string(uid));
+        ok = lo_llm_put_(body, "metadata", md) && lo_llm_put_(md, "user_id", json_string(uid));
     }
     if (ok && req->n_tools) {
         json_t *tools = json_array();
-        ok = put(body, "tools", tools);
+        ok = lo_llm_put_(body, "tools", tools);
         for (size_t i = 0; ok && i < req->n_tools; i++) {
             const lo_llm_tool *t = &req->tools[i];
             json_t *tj = json_object();
             json_t *schema = t->parameters ? json_deep_copy(t->parameters) : NULL;
             if (!schema && (schema = json_object()))
-                put(schema, "type", json_string("object"));
-            ok = put(tj, "input_schema", schema);
-            ok = push_if(tools, tj,
-                         ok && put(tj, "name", json_string(t->name)) &&
-                             (!t->description || !*t->description ||
-                              put(tj, "description", json_string(t->description))));
+                lo_llm_put_(schema, "type", json_string("object"));
+            ok = lo_llm_put_(tj, "input_schema", schema);
+            ok = lo_llm_push_if_(tools, tj,
+                                 ok && lo_llm_put_(tj, "name", json_string(t->name)) &&
+                                     (!t->description || !*t->description ||
+                                      lo_llm_put_(tj, "description", json_string(t->description))));
         }
         /* Without a choice the API's default (auto) applies. "none" keeps
          * the tools in the request: history may hold tool_use blocks, which
          * the API accepts only alongside tool definitions. */
         if (ok && req->has_tool_choice) {
             json_t *tc = json_object();
-            ok = put(body, "tool_choice", tc);
+            ok = lo_llm_put_(body, "tool_choice", tc);
             const char *type = req->tool_choice.mode == LO_TOOL_CHOICE_REQUIRED ? "any"
                                : req->tool_choice.mode == LO_TOOL_CHOICE_NAMED  ? "tool"
                                : req->tool_choice.mode == LO_TOOL_CHOICE_NONE   ? "none"
                                                                                 : "auto";
-            ok = ok && put(tc, "type", json_string(type)) &&
+            ok = ok && lo_llm_put_(tc, "type", json_string(type)) &&
                  (req->tool_choice.mode != LO_TOOL_CHOICE_NAMED ||
-                  put(tc, "name", json_string(req->tool_choice.tool_name)));
+                  lo_llm_put_(tc, "name", json_string(req->tool_choice.tool_name)));
         }
     } else if (ok && req->has_tool_choice && req->tool_choice.mode == LO_TOOL_CHOICE_NAMED) {
         json_decref(body);
@@ -528,7 +454,7 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, c
                     req->tool_choice.tool_name);
     }
     if (ok && streaming)
-        ok = put(body, "stream", json_true());
+        ok = lo_llm_put_(body, "stream", json_true());
 
     /* provider_options.anthropic: beta_headers and auto_cache are ours;
      * every other key goes into the body as given (top_k, service_tier, a
@@ -578,78 +504,23 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, c
 
 /* ---- HTTP ---- */
 
-/* True when extra (the caller's headers) sets header name itself. */
-static bool caller_sets(const char *const *extra, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; extra && extra[i]; i++)
-        if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':')
-            return true;
-    return false;
-}
-
-typedef struct headers {
-    char *v[24];
-    size_t n;
-} headers;
-
-static bool header_add(headers *h, const char *const *extra, const char *name, const char *value)
-{
-    if (caller_sets(extra, name) || h->n + 1 >= sizeof h->v / sizeof *h->v)
-        return true;
-    size_t len = strlen(name) + strlen(value) + 3;
-    char *s = lo_malloc(len);
-    if (!s)
-        return false;
-    snprintf(s, len, "%s: %s", name, value);
-    h->v[h->n++] = s;
-    return true;
-}
-
-static void headers_release(headers *h)
-{
-    for (size_t i = 0; i < h->n; i++) {
-        /* One of these holds the API key: wipe it before it is freed. */
-        memset(h->v[i], 0, strlen(h->v[i]));
-        free(h->v[i]);
-    }
-    h->n = 0;
-}
-
 /* The request headers, NULL-terminated in h->v (the caller's extras last,
  * borrowed). */
-static bool build_headers(headers *h, const lo_llm_call *call, const char *beta, bool streaming)
+static bool build_headers(lo_llm_headers_ *h, const lo_llm_call *call, const char *beta,
+                          bool streaming)
 {
     memset(h, 0, sizeof *h);
-    bool ok = header_add(h, call->headers, "x-api-key", call->api_key) &&
-              header_add(h, call->headers, "anthropic-version", LO_LLM_ANTHROPIC_VERSION) &&
-              header_add(h, call->headers, "content-type", "application/json") &&
-              header_add(h, call->headers, "accept",
-                         streaming ? "text/event-stream" : "application/json") &&
-              (!beta || header_add(h, call->headers, "anthropic-beta", beta));
+    bool ok = lo_llm_header_add_(h, call->headers, "x-api-key", call->api_key) &&
+              lo_llm_header_add_(h, call->headers, "anthropic-version", LO_LLM_ANTHROPIC_VERSION) &&
+              lo_llm_header_add_(h, call->headers, "content-type", "application/json") &&
+              lo_llm_header_add_(h, call->headers, "accept",
+                                 streaming ? "text/event-stream" : "application/json") &&
+              (!beta || lo_llm_header_add_(h, call->headers, "anthropic-beta", beta));
     if (!ok) {
-        headers_release(h);
+        lo_llm_headers_release_(h);
         return false;
     }
     return true;
-}
-
-/* Seconds from a Retry-After value: a number of seconds or an HTTP date;
- * -1 when absent or unreadable. */
-static double parse_retry_after(const char *v)
-{
-    double s;
-    if (!v)
-        return -1;
-    while (*v == ' ')
-        v++;
-    if (lo_parse_double(v, &s) == 0)
-        return s >= 0 ? s : -1;
-    time_t t = curl_getdate(v, NULL);
-    if (t == (time_t)-1)
-        return -1;
-    double d = difftime(t, time(NULL));
-    return d > 0 ? d : 0;
 }
 
 /* RFC 3339 "2025-01-01T00:00:30Z" -> Unix ms; -1 when unreadable. */
@@ -673,24 +544,17 @@ static int64_t parse_rfc3339_ms(const char *v)
     return ms;
 }
 
-static int64_t header_int(const json_t *hdrs, const char *name)
-{
-    int64_t v;
-    const char *s = jstr(hdrs, name);
-    return s && lo_parse_int64(s, &v) == 0 ? v : -1;
-}
-
 /* anthropic-ratelimit-* headers -> rate_limit; the reset time is the
  * earlier of the request and token windows. */
 static void rate_limit_from_headers(const json_t *hdrs, lo_llm_response *r)
 {
     lo_llm_rate_limit *rl = &r->rate_limit;
-    rl->requests_limit = header_int(hdrs, "anthropic-ratelimit-requests-limit");
-    rl->requests_remaining = header_int(hdrs, "anthropic-ratelimit-requests-remaining");
-    rl->tokens_limit = header_int(hdrs, "anthropic-ratelimit-tokens-limit");
-    rl->tokens_remaining = header_int(hdrs, "anthropic-ratelimit-tokens-remaining");
-    int64_t a = parse_rfc3339_ms(jstr(hdrs, "anthropic-ratelimit-requests-reset"));
-    int64_t b = parse_rfc3339_ms(jstr(hdrs, "anthropic-ratelimit-tokens-reset"));
+    rl->requests_limit = lo_llm_header_int_(hdrs, "anthropic-ratelimit-requests-limit");
+    rl->requests_remaining = lo_llm_header_int_(hdrs, "anthropic-ratelimit-requests-remaining");
+    rl->tokens_limit = lo_llm_header_int_(hdrs, "anthropic-ratelimit-tokens-limit");
+    rl->tokens_remaining = lo_llm_header_int_(hdrs, "anthropic-ratelimit-tokens-remaining");
+    int64_t a = parse_rfc3339_ms(lo_llm_jstr_(hdrs, "anthropic-ratelimit-requests-reset"));
+    int64_t b = parse_rfc3339_ms(lo_llm_jstr_(hdrs, "anthropic-ratelimit-tokens-reset"));
     rl->reset_at_ms = a < 0 ? b : b < 0 ? a : a < b ? a : b;
     r->has_rate_limit = rl->requests_limit >= 0 || rl->requests_remaining >= 0 ||
                         rl->tokens_limit >= 0 || rl->tokens_remaining >= 0 ||
@@ -720,8 +584,8 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
 {
     json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
     json_t *e = json_object_get(body, "error");
-    const char *type = jstr(e, "type");
-    const char *msg = jstr(e, "message");
+    const char *type = lo_llm_jstr_(e, "type");
+    const char *msg = lo_llm_jstr_(e, "message");
     char text[300];
     if (!msg) {
         /* Not the API's JSON (a proxy's HTML page, ...): quote its start. */
@@ -739,28 +603,16 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
         err->kind = LO_LLM_ERR_QUOTA_EXCEEDED; /* Anthropic's billing_error */
         err->retryable = false;
     }
-    err->retry_after = parse_retry_after(jstr(res->headers, "retry-after"));
-    const char *rid = jstr(body, "request_id");
+    err->retry_after = lo_llm_parse_retry_after_(lo_llm_jstr_(res->headers, "retry-after"));
+    const char *rid = lo_llm_jstr_(body, "request_id");
     if (!rid)
-        rid = jstr(res->headers, "request-id");
+        rid = lo_llm_jstr_(res->headers, "request-id");
     size_t used = strlen(err->message);
     snprintf(err->message + used, sizeof err->message - used, " (HTTP %ld%s%s%s%s)",
              res->status, type ? " " : "", type ? type : "", rid ? ", request_id " : "",
              rid ? rid : "");
     json_decref(body);
     return LO_EIO;
-}
-
-/* lo_http_do failed before any response: cancel, timeout or network. */
-static int transport_error(int rc, const lo_error *he, lo_llm_error *err)
-{
-    if (rc == LO_ECANCELED)
-        return fail(err, LO_LLM_ERR_ABORT, "cancelled");
-    if (strstr(he->msg, "timed out"))
-        return fail(err, LO_LLM_ERR_REQUEST_TIMEOUT, "%s", he->msg);
-    if (rc == LO_ETOOBIG)
-        return fail(err, LO_LLM_ERR_PROVIDER, "%s", he->msg);
-    return fail(err, LO_LLM_ERR_NETWORK, "%s", he->msg);
 }
 
 /* ---- response translation (§7.5) ---- */
@@ -792,21 +644,23 @@ static int add_other(lo_llm_message *m, const char *name, const json_t *raw)
 /* One response content block -> one part. */
 static int add_block(lo_llm_message *m, const json_t *b)
 {
-    const char *type = jstr(b, "type");
+    const char *type = lo_llm_jstr_(b, "type");
     if (lo_str_eq(type, "text"))
-        return lo_llm_message_add_text(m, jstr(b, "text") ? jstr(b, "text") : "");
+        return lo_llm_message_add_text(m, lo_llm_jstr_(b, "text") ? lo_llm_jstr_(b, "text") : "");
     if (lo_str_eq(type, "thinking"))
-        return lo_llm_message_add_thinking(m, jstr(b, "thinking") ? jstr(b, "thinking") : "",
-                                           jstr(b, "signature"));
-    if (lo_str_eq(type, "redacted_thinking") && jstr(b, "data"))
-        return lo_llm_message_add_redacted_thinking(m, jstr(b, "data"));
-    if (lo_str_eq(type, "tool_use") && jstr(b, "id") && jstr(b, "name")) {
+        return lo_llm_message_add_thinking(
+            m, lo_llm_jstr_(b, "thinking") ? lo_llm_jstr_(b, "thinking") : "",
+            lo_llm_jstr_(b, "signature"));
+    if (lo_str_eq(type, "redacted_thinking") && lo_llm_jstr_(b, "data"))
+        return lo_llm_message_add_redacted_thinking(m, lo_llm_jstr_(b, "data"));
+    if (lo_str_eq(type, "tool_use") && lo_llm_jstr_(b, "id") && lo_llm_jstr_(b, "name")) {
         json_t *in = json_object_get(b, "input");
         if (json_is_object(in))
-            return lo_llm_message_add_tool_call(m, jstr(b, "id"), jstr(b, "name"),
+            return lo_llm_message_add_tool_call(m, lo_llm_jstr_(b, "id"), lo_llm_jstr_(b, "name"),
                                                 json_deep_copy(in), NULL);
         char *raw = in ? json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY) : lo_strdup("{}");
-        int rc = raw ? lo_llm_message_add_tool_call(m, jstr(b, "id"), jstr(b, "name"), NULL, raw)
+        int rc = raw ? lo_llm_message_add_tool_call(m, lo_llm_jstr_(b, "id"),
+                                                    lo_llm_jstr_(b, "name"), NULL, raw)
                      : LO_ENOMEM;
         free(raw);
         return rc;
@@ -862,10 +716,11 @@ static int set_ids(lo_llm_response *r, const json_t *msg)
     free(r->id);
     free(r->model);
     free(r->provider);
-    r->id = jstr(msg, "id") ? lo_strdup(jstr(msg, "id")) : NULL;
-    r->model = jstr(msg, "model") ? lo_strdup(jstr(msg, "model")) : NULL;
+    r->id = lo_llm_jstr_(msg, "id") ? lo_strdup(lo_llm_jstr_(msg, "id")) : NULL;
+    r->model = lo_llm_jstr_(msg, "model") ? lo_strdup(lo_llm_jstr_(msg, "model")) : NULL;
     r->provider = lo_strdup(PROVIDER);
-    return r->provider && (r->id || !jstr(msg, "id")) && (r->model || !jstr(msg, "model"))
+    return r->provider && (r->id || !lo_llm_jstr_(msg, "id")) &&
+                   (r->model || !lo_llm_jstr_(msg, "model"))
                ? 0
                : LO_ENOMEM;
 }
@@ -874,7 +729,7 @@ static int set_ids(lo_llm_response *r, const json_t *msg)
 static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
 {
     json_t *content = json_object_get(root, "content");
-    if (!lo_str_eq(jstr(root, "type"), "message") || !json_is_array(content))
+    if (!lo_str_eq(lo_llm_jstr_(root, "type"), "message") || !json_is_array(content))
         return fail(err, LO_LLM_ERR_PROVIDER,
                     "unexpected response: not a message object with a content array");
     if (set_ids(r, root) != 0)
@@ -886,7 +741,7 @@ static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
         if (add_block(r->message, b) != 0)
             return oom(err);
     }
-    if (set_finish(r, jstr(root, "stop_reason")) != 0)
+    if (set_finish(r, lo_llm_jstr_(root, "stop_reason")) != 0)
         return oom(err);
     usage_merge(&r->usage, json_object_get(root, "usage"));
     return 0;
@@ -896,7 +751,7 @@ static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
  * expose it too. */
 static void keep_request_id(json_t *raw, const json_t *hdrs)
 {
-    const char *rid = jstr(hdrs, "request-id");
+    const char *rid = lo_llm_jstr_(hdrs, "request-id");
     if (json_is_object(raw) && rid)
         json_object_set_new(raw, "_request_id", json_string(rid));
 }
@@ -915,7 +770,7 @@ static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool
         return rc;
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    headers h;
+    lo_llm_headers_ h;
     if (!text || !build_headers(&h, call, beta, streaming)) {
         free(text);
         free(beta);
@@ -923,29 +778,11 @@ static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool
     }
     free(beta);
     /* Ours first, then the caller's extras, then the terminator. */
-    const char *all[64];
-    size_t n = 0;
-    for (size_t i = 0; i < h.n; i++)
-        all[n++] = h.v[i];
-    for (size_t i = 0; call->headers && call->headers[i] && n < 63; i++)
-        all[n++] = call->headers[i];
-    all[n] = NULL;
     char url[2048];
     snprintf(url, sizeof url, "%s/v1/messages", call->base_url);
-    lo_http_call hc = {
-        .method = "POST",
-        .url = url,
-        .headers = all,
-        .body = text,
-        .body_len = strlen(text),
-        .timeout_ms = call->timeout_ms,
-        .connect_timeout_ms = call->connect_timeout_ms,
-        .on_data = on_data,
-        .ud = ud,
-        .cancel = call->cancel,
-    };
-    *http_rc = lo_http_do(&hc, res, he);
-    headers_release(&h);
+    *http_rc =
+        lo_llm_http_post_(call, url, (const char *const *)h.v, h.n, text, on_data, ud, res, he);
+    lo_llm_headers_release_(&h);
     free(text);
     return 0;
 }
@@ -962,7 +799,7 @@ static int anthropic_complete(const lo_llm_call *call, const lo_llm_request *req
     if (rc)
         return rc;
     if (hrc) {
-        rc = transport_error(hrc, &he, err);
+        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
     } else if (res.status < 200 || res.status > 299) {
         rc = http_error(&res, err);
     } else {
@@ -1121,11 +958,11 @@ static int on_block_start(stream_state *st, const json_t *data)
     lo_buf_init(&b->text, 0);
     lo_buf_init(&b->sig, 0);
     b->open = true;
-    const char *type = jstr(cb, "type");
+    const char *type = lo_llm_jstr_(cb, "type");
     lo_llm_stream_event *ev = NULL;
     if (lo_str_eq(type, "text")) {
         b->kind = B_TEXT;
-        if (jstr(cb, "text") && lo_buf_puts(&b->text, jstr(cb, "text")) != 0)
+        if (lo_llm_jstr_(cb, "text") && lo_buf_puts(&b->text, lo_llm_jstr_(cb, "text")) != 0)
             return sfail(st, oom(st->err));
         if ((ev = event_new(LO_STREAM_TEXT_START, data)) && !(ev->text_id = index_id(data))) {
             lo_llm_stream_event_free(ev);
@@ -1136,8 +973,8 @@ static int on_block_start(stream_state *st, const json_t *data)
         ev = event_new(LO_STREAM_REASONING_START, data);
     } else if (lo_str_eq(type, "tool_use")) {
         b->kind = B_TOOL;
-        b->id = jstr(cb, "id") ? lo_strdup(jstr(cb, "id")) : NULL;
-        b->name = jstr(cb, "name") ? lo_strdup(jstr(cb, "name")) : NULL;
+        b->id = lo_llm_jstr_(cb, "id") ? lo_strdup(lo_llm_jstr_(cb, "id")) : NULL;
+        b->name = lo_llm_jstr_(cb, "name") ? lo_strdup(lo_llm_jstr_(cb, "name")) : NULL;
         if (!b->id || !b->name)
             return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "tool_use block without id or name"));
         if ((ev = event_new(LO_STREAM_TOOL_CALL_START, data)) &&
@@ -1161,10 +998,10 @@ static int on_block_delta(stream_state *st, const json_t *data)
     if (!b || !b->open || !json_is_object(d))
         return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
                               "content_block_delta for a block that is not open"));
-    const char *type = jstr(d, "type");
+    const char *type = lo_llm_jstr_(d, "type");
     lo_llm_stream_event *ev = NULL;
     if (lo_str_eq(type, "text_delta") && b->kind == B_TEXT) {
-        const char *t = jstr(d, "text") ? jstr(d, "text") : "";
+        const char *t = lo_llm_jstr_(d, "text") ? lo_llm_jstr_(d, "text") : "";
         if (lo_buf_puts(&b->text, t) != 0)
             return sfail(st, oom(st->err));
         if ((ev = event_new(LO_STREAM_TEXT_DELTA, data)) &&
@@ -1173,7 +1010,7 @@ static int on_block_delta(stream_state *st, const json_t *data)
             ev = NULL;
         }
     } else if (lo_str_eq(type, "thinking_delta") && b->kind == B_THINKING) {
-        const char *t = jstr(d, "thinking") ? jstr(d, "thinking") : "";
+        const char *t = lo_llm_jstr_(d, "thinking") ? lo_llm_jstr_(d, "thinking") : "";
         if (lo_buf_puts(&b->text, t) != 0)
             return sfail(st, oom(st->err));
         if ((ev = event_new(LO_STREAM_REASONING_DELTA, data)) &&
@@ -1183,11 +1020,12 @@ static int on_block_delta(stream_state *st, const json_t *data)
         }
     } else if (lo_str_eq(type, "signature_delta") && b->kind == B_THINKING) {
         /* The signature is opaque: kept whole for the round trip, not shown. */
-        if (lo_buf_puts(&b->sig, jstr(d, "signature") ? jstr(d, "signature") : "") != 0)
+        if (lo_buf_puts(&b->sig,
+                        lo_llm_jstr_(d, "signature") ? lo_llm_jstr_(d, "signature") : "") != 0)
             return sfail(st, oom(st->err));
         return 0;
     } else if (lo_str_eq(type, "input_json_delta") && b->kind == B_TOOL) {
-        const char *t = jstr(d, "partial_json") ? jstr(d, "partial_json") : "";
+        const char *t = lo_llm_jstr_(d, "partial_json") ? lo_llm_jstr_(d, "partial_json") : "";
         if (lo_buf_puts(&b->text, t) != 0)
             return sfail(st, oom(st->err));
         if ((ev = event_new(LO_STREAM_TOOL_CALL_DELTA, data)) &&
@@ -1238,13 +1076,14 @@ static int on_block_stop(stream_state *st, const json_t *data)
         break;
     }
     case B_REDACTED:
-        rc = jstr(b->raw, "data") ? lo_llm_message_add_redacted_thinking(m, jstr(b->raw, "data"))
-                                  : add_other(m, "redacted_thinking", b->raw);
+        rc = lo_llm_jstr_(b->raw, "data")
+                 ? lo_llm_message_add_redacted_thinking(m, lo_llm_jstr_(b->raw, "data"))
+                 : add_other(m, "redacted_thinking", b->raw);
         if (!rc)
             ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
         break;
     case B_OTHER:
-        rc = add_other(m, jstr(b->raw, "type"), b->raw);
+        rc = add_other(m, lo_llm_jstr_(b->raw, "type"), b->raw);
         if (!rc)
             ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
         break;
@@ -1268,7 +1107,7 @@ static int on_sse(const lo_sse_event *sev, void *ud)
                               data ? "not an object" : je.text));
     }
     /* The payload's own type is the reliable one (§7.7). */
-    const char *type = jstr(data, "type");
+    const char *type = lo_llm_jstr_(data, "type");
     if (!type)
         type = sev->type;
     int r = 0;
@@ -1291,7 +1130,7 @@ static int on_sse(const lo_sse_event *sev, void *ud)
     } else if (strcmp(type, "content_block_stop") == 0) {
         r = on_block_stop(st, data);
     } else if (strcmp(type, "message_delta") == 0) {
-        const char *sr = jstr(json_object_get(data, "delta"), "stop_reason");
+        const char *sr = lo_llm_jstr_(json_object_get(data, "delta"), "stop_reason");
         if (sr && set_finish(st->resp, sr) != 0)
             r = sfail(st, oom(st->err));
         else
@@ -1318,10 +1157,11 @@ static int on_sse(const lo_sse_event *sev, void *ud)
         r = emit(st, ev);
     } else if (strcmp(type, "error") == 0) {
         json_t *e = json_object_get(data, "error");
-        const char *etype = jstr(e, "type");
+        const char *etype = lo_llm_jstr_(e, "type");
         int status = status_of_type(etype);
         lo_llm_error_from_http(st->err, PROVIDER, status, etype,
-                               jstr(e, "message") ? jstr(e, "message") : "error event in stream");
+                               lo_llm_jstr_(e, "message") ? lo_llm_jstr_(e, "message")
+                                                          : "error event in stream");
         st->err->status = 0; /* it came in the stream, not as an HTTP status */
         r = sfail(st, LO_EIO);
     } else if (strcmp(type, "ping") != 0) {
@@ -1363,7 +1203,7 @@ static int anthropic_stream(const lo_llm_call *call, const lo_llm_request *req,
     } else if (st.failed) {
         rc = st.rc;
     } else if (hrc) {
-        rc = transport_error(hrc, &he, err);
+        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
     } else if (res.status < 200 || res.status > 299) {
         rc = http_error(&res, err);
     } else if (!st.stopped) {
@@ -1378,12 +1218,7 @@ static int anthropic_stream(const lo_llm_call *call, const lo_llm_request *req,
         st.resp = NULL;
     } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
         /* After the first event, a failure reaches the handler as an event. */
-        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_ERROR);
-        if (ev && (ev->error = lo_malloc(sizeof *ev->error))) {
-            *ev->error = *err;
-            fn(ev, ud);
-        }
-        lo_llm_stream_event_free(ev);
+        lo_llm_stream_error_event_(fn, ud, err);
     }
     lo_http_result_release(&res);
     lo_sse_free(st.sse);

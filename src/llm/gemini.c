@@ -17,68 +17,16 @@
 #include "lightsout/llm.h"
 #include "lightsout/net.h"
 
+#include "adapter_internal.h"
+
 #define PROVIDER "gemini"
 
-/* ---- small helpers ---- */
+/* ---- small helpers (shared ones in adapter_internal.h) ---- */
 
-static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
-{
-    lo_llm_error_set(err, kind, PROVIDER, "%s", "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return kind == LO_LLM_ERR_ABORT ? LO_ECANCELED : kind == LO_LLM_ERR_CONFIGURATION ? LO_EINVAL
-                                                                                      : LO_EIO;
-}
-
-static int oom(lo_llm_error *err)
-{
-    return fail(err, LO_LLM_ERR_PROVIDER, "out of memory"), LO_ENOMEM;
-}
-
-/* json_object_set_new that reports failure; steals v either way. */
-static bool put(json_t *o, const char *k, json_t *v)
-{
-    return v && json_object_set_new(o, k, v) == 0;
-}
-
-static bool push(json_t *a, json_t *v)
-{
-    return v && json_array_append_new(a, v) == 0;
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
+#define fail(err, kind, ...) lo_llm_fail_((err), PROVIDER, (kind), __VA_ARGS__)
+#define oom(err) lo_llm_oom_((err), PROVIDER)
 
 /* ---- media: inlineData for bytes, fileData for URLs ---- */
-
-static char *base64_encode(const unsigned char *in, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = lo_malloc((n + 2) / 3 * 4 + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = 0;
-    return out;
-}
 
 static const char *default_type(lo_llm_content_kind kind)
 {
@@ -107,8 +55,8 @@ static const char *guess_type(const char *name, lo_llm_content_kind kind)
 static json_t *inline_part(const char *type, const char *b64)
 {
     json_t *p = json_object(), *d = json_object();
-    if (put(p, "inlineData", d) && put(d, "mimeType", json_string(type)) &&
-        put(d, "data", json_string(b64)))
+    if (lo_llm_put_(p, "inlineData", d) && lo_llm_put_(d, "mimeType", json_string(type)) &&
+        lo_llm_put_(d, "data", json_string(b64)))
         return p;
     json_decref(p);
     return NULL;
@@ -131,10 +79,10 @@ static json_t *media_part(const lo_llm_media *m, lo_llm_content_kind kind, lo_ll
     } else if (m->url) {
         json_t *d = json_object();
         p = json_object();
-        if (!put(p, "fileData", d) ||
-            !put(d, "mimeType",
-                 json_string(m->media_type ? m->media_type : guess_type(m->url, kind))) ||
-            !put(d, "fileUri", json_string(m->url))) {
+        if (!lo_llm_put_(p, "fileData", d) ||
+            !lo_llm_put_(d, "mimeType",
+                         json_string(m->media_type ? m->media_type : guess_type(m->url, kind))) ||
+            !lo_llm_put_(d, "fileUri", json_string(m->url))) {
             json_decref(p);
             p = NULL;
         }
@@ -146,7 +94,7 @@ static json_t *media_part(const lo_llm_media *m, lo_llm_content_kind kind, lo_ll
         lo_error fe;
         if (lo_file_read(m->path, 0, &bytes, &len, &fe) != 0)
             return *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "%s", fe.msg), NULL;
-        char *b64 = base64_encode((const unsigned char *)bytes, len);
+        char *b64 = lo_llm_base64_encode_((const unsigned char *)bytes, len);
         free(bytes);
         if (b64)
             p = inline_part(m->media_type ? m->media_type : guess_type(m->path, kind), b64);
@@ -182,7 +130,7 @@ static json_t *adapt_schema(const json_t *s)
     for (size_t i = 0; ok && i < sizeof SCHEMA_KEYS / sizeof *SCHEMA_KEYS; i++) {
         json_t *v = json_object_get(s, SCHEMA_KEYS[i]);
         if (v)
-            ok = put(o, SCHEMA_KEYS[i], json_deep_copy(v));
+            ok = lo_llm_put_(o, SCHEMA_KEYS[i], json_deep_copy(v));
     }
     json_t *type = json_object_get(s, "type");
     if (ok && json_is_array(type)) {
@@ -194,37 +142,37 @@ static json_t *adapt_schema(const json_t *s)
         json_array_foreach(type, i, t)
         {
             if (lo_str_eq(json_string_value(t), "null"))
-                ok = put(o, "nullable", json_true());
+                ok = lo_llm_put_(o, "nullable", json_true());
             else if (json_string_value(t) && ++n_real == 1)
                 real = json_string_value(t);
         }
         json_object_del(o, "type");
         if (ok && n_real == 1)
-            ok = put(o, "type", json_string(real));
+            ok = lo_llm_put_(o, "type", json_string(real));
     }
-    const char *ty = jstr(o, "type"), *fmt = jstr(s, "format");
+    const char *ty = lo_llm_jstr_(o, "type"), *fmt = lo_llm_jstr_(s, "format");
     if (ok && fmt &&
         ((lo_str_eq(ty, "string") && (lo_str_eq(fmt, "enum") || lo_str_eq(fmt, "date-time"))) ||
          (lo_str_eq(ty, "number") && (lo_str_eq(fmt, "float") || lo_str_eq(fmt, "double"))) ||
          (lo_str_eq(ty, "integer") && (lo_str_eq(fmt, "int32") || lo_str_eq(fmt, "int64")))))
-        ok = put(o, "format", json_string(fmt));
+        ok = lo_llm_put_(o, "format", json_string(fmt));
     json_t *cv = json_object_get(s, "const");
     if (ok && cv && !json_object_get(o, "enum")) {
         json_t *e = json_array();
-        ok = put(o, "enum", e) && push(e, json_deep_copy(cv));
+        ok = lo_llm_put_(o, "enum", e) && lo_llm_push_(e, json_deep_copy(cv));
     }
     if (ok && json_object_get(s, "items"))
-        ok = put(o, "items", adapt_schema(json_object_get(s, "items")));
+        ok = lo_llm_put_(o, "items", adapt_schema(json_object_get(s, "items")));
     json_t *props = json_object_get(s, "properties");
     if (ok && json_is_object(props)) {
         json_t *np = json_object();
         const char *k;
         json_t *v;
-        ok = put(o, "properties", np);
+        ok = lo_llm_put_(o, "properties", np);
         json_object_foreach(props, k, v)
         {
             if (ok)
-                ok = put(np, k, adapt_schema(v));
+                ok = lo_llm_put_(np, k, adapt_schema(v));
         }
     }
     json_t *any = json_object_get(s, "anyOf");
@@ -234,11 +182,11 @@ static json_t *adapt_schema(const json_t *s)
         json_t *na = json_array();
         size_t i;
         json_t *v;
-        ok = put(o, "anyOf", na);
+        ok = lo_llm_put_(o, "anyOf", na);
         json_array_foreach(any, i, v)
         {
             if (ok)
-                ok = push(na, adapt_schema(v));
+                ok = lo_llm_push_(na, adapt_schema(v));
         }
     }
     if (!ok) {
@@ -276,13 +224,13 @@ static json_t *function_response(const char *name, const lo_llm_tool_result *tr)
         resp = content;
     } else {
         resp = json_object();
-        if (!put(resp, tr->is_error ? "error" : "result", content)) {
+        if (!lo_llm_put_(resp, tr->is_error ? "error" : "result", content)) {
             json_decref(resp);
             resp = NULL;
         }
     }
-    if (put(p, "functionResponse", fr) && put(fr, "name", json_string(name)) &&
-        put(fr, "response", resp))
+    if (lo_llm_put_(p, "functionResponse", fr) && lo_llm_put_(fr, "name", json_string(name)) &&
+        lo_llm_put_(fr, "response", resp))
         return p;
     json_decref(p);
     return NULL;
@@ -334,7 +282,7 @@ static int message_parts(const lo_llm_request *req, size_t mi, json_t *parts, lo
                             "tool result for call %s: no earlier tool call has that id, and "
                             "Gemini needs the function's name",
                             id ? id : "(none)");
-            if (!(g = function_response(name, &p->tool_result)) || !push(parts, g))
+            if (!(g = function_response(name, &p->tool_result)) || !lo_llm_push_(parts, g))
                 return oom(err);
             if (!p->tool_result.image.url && !p->tool_result.image.data &&
                 !p->tool_result.image.path)
@@ -353,13 +301,13 @@ static int message_parts(const lo_llm_request *req, size_t mi, json_t *parts, lo
             }
             g = json_pack("{s:s,s:b}", "text", p->thinking.text, "thought", 1);
             if (g && p->thinking.signature &&
-                !put(g, "thoughtSignature", json_string(p->thinking.signature))) {
+                !lo_llm_put_(g, "thoughtSignature", json_string(p->thinking.signature))) {
                 json_decref(g);
                 g = NULL;
             }
             if (!g)
                 return oom(err);
-            if (!push(parts, g))
+            if (!lo_llm_push_(parts, g))
                 return oom(err);
             continue;
         case LO_CONTENT_OTHER:
@@ -374,18 +322,19 @@ static int message_parts(const lo_llm_request *req, size_t mi, json_t *parts, lo
         if (!g)
             return oom(err);
         if (sig && model) {
-            if (!put(g, "thoughtSignature", json_string(sig))) {
+            if (!lo_llm_put_(g, "thoughtSignature", json_string(sig))) {
                 json_decref(g);
                 return oom(err);
             }
             sig = NULL;
         }
-        if (!push(parts, g))
+        if (!lo_llm_push_(parts, g))
             return oom(err);
     }
     if (sig) /* a signature with nothing after it: an empty text carries it */
-        return push(parts, json_pack("{s:s,s:s}", "text", "", "thoughtSignature", sig)) ? 0
-                                                                                       : oom(err);
+        return lo_llm_push_(parts, json_pack("{s:s,s:s}", "text", "", "thoughtSignature", sig))
+                   ? 0
+                   : oom(err);
     return rc;
 }
 
@@ -410,22 +359,22 @@ static int build_body(const lo_llm_request *req, json_t **out, lo_llm_error *err
 {
     *out = NULL;
     json_t *body = json_object(), *contents = json_array(), *sys = json_array();
-    bool ok = put(body, "contents", contents);
+    bool ok = lo_llm_put_(body, "contents", contents);
     int rc = 0;
     for (size_t i = 0; ok && !rc && i < req->n_messages; i++) {
         const lo_llm_message *m = req->messages[i];
         if (m->role == LO_ROLE_SYSTEM || m->role == LO_ROLE_DEVELOPER) {
             for (size_t j = 0; ok && j < m->n_parts; j++)
                 if (m->parts[j].kind == LO_CONTENT_TEXT && m->parts[j].text)
-                    ok = push(sys, json_pack("{s:s}", "text", m->parts[j].text));
+                    ok = lo_llm_push_(sys, json_pack("{s:s}", "text", m->parts[j].text));
             continue;
         }
         const char *role = m->role == LO_ROLE_ASSISTANT ? "model" : "user";
         /* Consecutive turns of one role merge: all the results of one
          * model turn's calls must come back in one user turn. */
         json_t *last = json_array_get(contents, json_array_size(contents) - 1);
-        json_t *parts = lo_str_eq(jstr(last, "role"), role) ? json_object_get(last, "parts")
-                                                            : NULL;
+        json_t *parts =
+            lo_str_eq(lo_llm_jstr_(last, "role"), role) ? json_object_get(last, "parts") : NULL;
         bool fresh = parts == NULL;
         if (fresh)
             parts = json_array();
@@ -433,25 +382,25 @@ static int build_body(const lo_llm_request *req, json_t **out, lo_llm_error *err
         if (fresh && (rc || json_array_size(parts) == 0))
             json_decref(parts);
         else if (fresh)
-            ok = push(contents, json_pack("{s:s,s:o}", "role", role, "parts", parts));
+            ok = lo_llm_push_(contents, json_pack("{s:s,s:o}", "role", role, "parts", parts));
     }
     if (ok && !rc && json_array_size(sys))
-        ok = put(body, "systemInstruction", json_pack("{s:O}", "parts", sys));
+        ok = lo_llm_put_(body, "systemInstruction", json_pack("{s:O}", "parts", sys));
     json_decref(sys);
 
     if (ok && !rc && req->n_tools) {
         json_t *decls = json_array();
-        ok = put(body, "tools", json_pack("[{s:o}]", "functionDeclarations", decls));
+        ok = lo_llm_put_(body, "tools", json_pack("[{s:o}]", "functionDeclarations", decls));
         for (size_t i = 0; ok && i < req->n_tools; i++) {
             const lo_llm_tool *t = &req->tools[i];
             json_t *d = json_pack("{s:s}", "name", t->name);
-            ok = push(decls, d);
+            ok = lo_llm_push_(decls, d);
             if (ok && t->description && *t->description)
-                ok = put(d, "description", json_string(t->description));
+                ok = lo_llm_put_(d, "description", json_string(t->description));
             /* A tool without parameters sends none: Gemini refuses an
              * object schema with empty properties. */
             if (ok && json_object_size(json_object_get(t->parameters, "properties")))
-                ok = put(d, "parameters", adapt_schema(t->parameters));
+                ok = lo_llm_put_(d, "parameters", adapt_schema(t->parameters));
         }
     }
     if (ok && !rc && req->has_tool_choice && req->n_tools) {
@@ -460,10 +409,10 @@ static int build_body(const lo_llm_request *req, json_t **out, lo_llm_error *err
                                 mode == LO_TOOL_CHOICE_NONE   ? "NONE"
                                 : mode == LO_TOOL_CHOICE_AUTO ? "AUTO"
                                                               : "ANY");
-        ok = put(body, "toolConfig", json_pack("{s:o}", "functionCallingConfig", fcc));
+        ok = lo_llm_put_(body, "toolConfig", json_pack("{s:o}", "functionCallingConfig", fcc));
         if (ok && mode == LO_TOOL_CHOICE_NAMED)
-            ok = put(fcc, "allowedFunctionNames",
-                     json_pack("[s]", req->tool_choice.tool_name));
+            ok = lo_llm_put_(fcc, "allowedFunctionNames",
+                             json_pack("[s]", req->tool_choice.tool_name));
     } else if (ok && !rc && req->has_tool_choice && req->tool_choice.mode == LO_TOOL_CHOICE_NAMED) {
         rc = fail(err, LO_LLM_ERR_INVALID_REQUEST,
                   "tool_choice names tool \"%s\" but the request defines no tools",
@@ -472,21 +421,21 @@ static int build_body(const lo_llm_request *req, json_t **out, lo_llm_error *err
 
     json_t *gc = json_object();
     if (ok && !rc && req->has_max_tokens)
-        ok = put(gc, "maxOutputTokens", json_integer(req->max_tokens));
+        ok = lo_llm_put_(gc, "maxOutputTokens", json_integer(req->max_tokens));
     if (ok && !rc && req->has_temperature)
-        ok = put(gc, "temperature", json_real(req->temperature));
+        ok = lo_llm_put_(gc, "temperature", json_real(req->temperature));
     if (ok && !rc && req->has_top_p)
-        ok = put(gc, "topP", json_real(req->top_p));
+        ok = lo_llm_put_(gc, "topP", json_real(req->top_p));
     if (ok && !rc && req->n_stop) {
         json_t *st = json_array();
-        ok = put(gc, "stopSequences", st);
+        ok = lo_llm_put_(gc, "stopSequences", st);
         for (size_t i = 0; ok && i < req->n_stop; i++)
-            ok = push(st, json_string(req->stop[i]));
+            ok = lo_llm_push_(st, json_string(req->stop[i]));
     }
     if (ok && !rc && req->response_format.type != LO_FORMAT_TEXT) {
-        ok = put(gc, "responseMimeType", json_string("application/json"));
+        ok = lo_llm_put_(gc, "responseMimeType", json_string("application/json"));
         if (ok && req->response_format.type == LO_FORMAT_JSON_SCHEMA)
-            ok = put(gc, "responseSchema", adapt_schema(req->response_format.schema));
+            ok = lo_llm_put_(gc, "responseSchema", adapt_schema(req->response_format.schema));
     }
     if (ok && !rc && req->reasoning_effort) {
         json_t *tc = thinking_config(req->reasoning_effort);
@@ -496,10 +445,10 @@ static int build_body(const lo_llm_request *req, json_t **out, lo_llm_error *err
                       "xhigh, auto)",
                       req->reasoning_effort);
         else
-            ok = put(gc, "thinkingConfig", tc);
+            ok = lo_llm_put_(gc, "thinkingConfig", tc);
     }
     if (ok && !rc && json_object_size(gc))
-        ok = put(body, "generationConfig", json_incref(gc));
+        ok = lo_llm_put_(body, "generationConfig", json_incref(gc));
     json_decref(gc);
 
     /* provider_options.gemini goes into the body (safetySettings,
@@ -513,7 +462,7 @@ static int build_body(const lo_llm_request *req, json_t **out, lo_llm_error *err
         json_t *cur = json_object_get(body, k);
         if (ok && !rc)
             ok = json_is_object(cur) && json_is_object(v) ? json_object_update(cur, v) == 0
-                                                          : put(body, k, json_deep_copy(v));
+                                                          : lo_llm_put_(body, k, json_deep_copy(v));
     }
     if (rc || !ok) {
         json_decref(body);
@@ -525,31 +474,6 @@ static int build_body(const lo_llm_request *req, json_t **out, lo_llm_error *err
 
 /* ---- HTTP ---- */
 
-static bool caller_sets(const char *const *extra, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; extra && extra[i]; i++)
-        if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':')
-            return true;
-    return false;
-}
-
-static double parse_retry_after(const char *v)
-{
-    double s;
-    if (!v)
-        return -1;
-    while (*v == ' ')
-        v++;
-    if (lo_parse_double(v, &s) == 0)
-        return s >= 0 ? s : -1;
-    time_t t = curl_getdate(v, NULL);
-    if (t == (time_t)-1)
-        return -1;
-    double d = difftime(t, time(NULL));
-    return d > 0 ? d : 0;
-}
-
 /* google.rpc.RetryInfo's retryDelay ("37s", "0.5s") in seconds, or -1. */
 static double retry_info(const json_t *details)
 {
@@ -557,7 +481,7 @@ static double retry_info(const json_t *details)
     json_t *d;
     json_array_foreach(details, i, d)
     {
-        const char *t = jstr(d, "@type"), *delay = jstr(d, "retryDelay");
+        const char *t = lo_llm_jstr_(d, "@type"), *delay = lo_llm_jstr_(d, "retryDelay");
         if (!t || !strstr(t, "google.rpc.RetryInfo") || !delay)
             continue;
         char *end;
@@ -585,7 +509,7 @@ static bool daily_quota(const char *msg, const json_t *details)
     {
         json_array_foreach(json_object_get(d, "violations"), j, v)
         {
-            const char *q = jstr(v, "quotaId");
+            const char *q = lo_llm_jstr_(v, "quotaId");
             if (q && strstr(q, "PerDay"))
                 return true;
         }
@@ -601,7 +525,7 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
     json_t *e = json_object_get(body, "error");
     if (json_is_array(body)) /* some proxies wrap it in an array */
         e = json_object_get(json_array_get(body, 0), "error");
-    const char *msg = jstr(e, "message"), *status = jstr(e, "status");
+    const char *msg = lo_llm_jstr_(e, "message"), *status = lo_llm_jstr_(e, "status");
     json_t *details = json_object_get(e, "details");
     char text[300];
     if (!msg) {
@@ -621,7 +545,7 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
         k = LO_LLM_ERR_QUOTA_EXCEEDED;
     err->kind = k;
     err->retryable = lo_llm_error_kind_retryable(k);
-    err->retry_after = parse_retry_after(jstr(res->headers, "retry-after"));
+    err->retry_after = lo_llm_parse_retry_after_(lo_llm_jstr_(res->headers, "retry-after"));
     if (err->retry_after < 0)
         err->retry_after = retry_info(details);
     size_t used = strlen(err->message);
@@ -629,17 +553,6 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
              status ? " " : "", status ? status : "");
     json_decref(body);
     return LO_EIO;
-}
-
-static int transport_error(int rc, const lo_error *he, lo_llm_error *err)
-{
-    if (rc == LO_ECANCELED)
-        return fail(err, LO_LLM_ERR_ABORT, "cancelled");
-    if (strstr(he->msg, "timed out"))
-        return fail(err, LO_LLM_ERR_REQUEST_TIMEOUT, "%s", he->msg);
-    if (rc == LO_ETOOBIG)
-        return fail(err, LO_LLM_ERR_PROVIDER, "%s", he->msg);
-    return fail(err, LO_LLM_ERR_NETWORK, "%s", he->msg);
 }
 
 /* POST the request. Returns non-zero only when nothing was sent; the HTTP
@@ -662,17 +575,14 @@ static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool
         return oom(err);
     }
     snprintf(key, kn, "x-goog-api-key: %s", call->api_key);
-    const char *all[64];
+    const char *ours[3];
     size_t n = 0;
-    if (*call->api_key && !caller_sets(call->headers, "x-goog-api-key"))
-        all[n++] = key;
-    if (!caller_sets(call->headers, "Content-Type"))
-        all[n++] = "Content-Type: application/json";
-    if (!caller_sets(call->headers, "Accept"))
-        all[n++] = streaming ? "Accept: text/event-stream" : "Accept: application/json";
-    for (size_t i = 0; call->headers && call->headers[i] && n < 63; i++)
-        all[n++] = call->headers[i];
-    all[n] = NULL;
+    if (*call->api_key && !lo_llm_caller_sets_(call->headers, "x-goog-api-key"))
+        ours[n++] = key;
+    if (!lo_llm_caller_sets_(call->headers, "Content-Type"))
+        ours[n++] = "Content-Type: application/json";
+    if (!lo_llm_caller_sets_(call->headers, "Accept"))
+        ours[n++] = streaming ? "Accept: text/event-stream" : "Accept: application/json";
     /* "models/x" and "x" name the same model; a base URL that already ends
      * in a version (a proxy's) is used as it is. */
     const char *model = strncmp(req->model, "models/", 7) == 0 ? req->model + 7 : req->model;
@@ -682,19 +592,7 @@ static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool
     char url[2048];
     snprintf(url, sizeof url, "%s%s/models/%s:%s", call->base_url, versioned ? "" : "/v1beta",
              model, streaming ? "streamGenerateContent?alt=sse" : "generateContent");
-    lo_http_call hc = {
-        .method = "POST",
-        .url = url,
-        .headers = all,
-        .body = text,
-        .body_len = strlen(text),
-        .timeout_ms = call->timeout_ms,
-        .connect_timeout_ms = call->connect_timeout_ms,
-        .on_data = on_data,
-        .ud = ud,
-        .cancel = call->cancel,
-    };
-    *http_rc = lo_http_do(&hc, res, he);
+    *http_rc = lo_llm_http_post_(call, url, ours, n, text, on_data, ud, res, he);
     memset(key, 0, kn); /* wiped before it goes back to the heap */
     free(key);
     free(text);
@@ -753,7 +651,7 @@ static int append(char **dst, const char *s)
  * side sends back on the same part. *n_calls numbers the synthetic ids. */
 static int add_part(lo_llm_message *m, const json_t *p, int *n_calls, bool merge)
 {
-    const char *text = jstr(p, "text"), *sig = jstr(p, "thoughtSignature");
+    const char *text = lo_llm_jstr_(p, "text"), *sig = lo_llm_jstr_(p, "thoughtSignature");
     json_t *fc = json_object_get(p, "functionCall");
     lo_llm_part *last = m->n_parts ? &m->parts[m->n_parts - 1] : NULL;
     if (text && json_is_true(json_object_get(p, "thought"))) {
@@ -779,10 +677,9 @@ static int add_part(lo_llm_message *m, const json_t *p, int *n_calls, bool merge
     char id[32];
     snprintf(id, sizeof id, "call_%d", ++*n_calls);
     json_t *args = json_object_get(fc, "args");
-    return lo_llm_message_add_tool_call(m, id, jstr(fc, "name") ? jstr(fc, "name") : "",
-                                        json_is_object(args) ? json_deep_copy(args)
-                                                             : json_object(),
-                                        NULL);
+    return lo_llm_message_add_tool_call(
+        m, id, lo_llm_jstr_(fc, "name") ? lo_llm_jstr_(fc, "name") : "",
+        json_is_object(args) ? json_deep_copy(args) : json_object(), NULL);
 }
 
 static int64_t count(const json_t *o, const char *k)
@@ -839,8 +736,8 @@ static int set_finish(lo_llm_response *r, const char *raw)
 static const char *finish_of(const json_t *root)
 {
     const json_t *cand = json_array_get(json_object_get(root, "candidates"), 0);
-    const char *f = jstr(cand, "finishReason");
-    if (!f && (f = jstr(json_object_get(root, "promptFeedback"), "blockReason")))
+    const char *f = lo_llm_jstr_(cand, "finishReason");
+    if (!f && (f = lo_llm_jstr_(json_object_get(root, "promptFeedback"), "blockReason")))
         f = "SAFETY";
     return f;
 }
@@ -849,10 +746,11 @@ static int set_ids(lo_llm_response *r, const json_t *root)
 {
     if (!r->provider && !(r->provider = lo_strdup(PROVIDER)))
         return LO_ENOMEM;
-    if (!r->id && jstr(root, "responseId") && !(r->id = lo_strdup(jstr(root, "responseId"))))
+    if (!r->id && lo_llm_jstr_(root, "responseId") &&
+        !(r->id = lo_strdup(lo_llm_jstr_(root, "responseId"))))
         return LO_ENOMEM;
-    if (!r->model && jstr(root, "modelVersion") &&
-        !(r->model = lo_strdup(jstr(root, "modelVersion"))))
+    if (!r->model && lo_llm_jstr_(root, "modelVersion") &&
+        !(r->model = lo_strdup(lo_llm_jstr_(root, "modelVersion"))))
         return LO_ENOMEM;
     return 0;
 }
@@ -892,7 +790,7 @@ static int gemini_complete(const lo_llm_call *call, const lo_llm_request *req,
     if (rc)
         return rc;
     if (hrc) {
-        rc = transport_error(hrc, &he, err);
+        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
     } else if (res.status < 200 || res.status > 299) {
         rc = http_error(&res, err);
     } else {
@@ -1012,7 +910,7 @@ static int on_part(stream_state *st, const json_t *p, const json_t *raw)
     size_t before = m->n_parts;
     if (add_part(m, p, &st->n_calls, true) != 0)
         return sfail(st, oom(st->err));
-    const char *text = jstr(p, "text");
+    const char *text = lo_llm_jstr_(p, "text");
     int r = 0;
     if (text && json_is_true(json_object_get(p, "thought"))) {
         if (st->text_open && (r = close_segments(st, raw)))
@@ -1178,7 +1076,7 @@ static int gemini_stream(const lo_llm_call *call, const lo_llm_request *req, lo_
     } else if (st.failed) {
         rc = st.rc;
     } else if (hrc) {
-        rc = transport_error(hrc, &he, err);
+        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
     } else if (res.status < 200 || res.status > 299) {
         rc = http_error(&res, err);
     } else if (lo_sse_finish(st.sse) != 0 || !st.finish) {
@@ -1191,12 +1089,7 @@ static int gemini_stream(const lo_llm_call *call, const lo_llm_request *req, lo_
         *out = st.resp;
         st.resp = NULL;
     } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
-        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_ERROR);
-        if (ev && (ev->error = lo_malloc(sizeof *ev->error))) {
-            *ev->error = *err;
-            fn(ev, ud);
-        }
-        lo_llm_stream_event_free(ev);
+        lo_llm_stream_error_event_(fn, ud, err);
     }
     lo_http_result_release(&res);
     lo_sse_free(st.sse);

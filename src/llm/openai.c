@@ -18,132 +18,14 @@
 #include "lightsout/llm.h"
 #include "lightsout/net.h"
 
+#include "adapter_internal.h"
+
 #define PROVIDER "openai"
 
-/* ---- small helpers ---- */
+/* ---- small helpers (shared ones in adapter_internal.h) ---- */
 
-static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
-{
-    lo_llm_error_set(err, kind, PROVIDER, "%s", "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return kind == LO_LLM_ERR_ABORT ? LO_ECANCELED : kind == LO_LLM_ERR_CONFIGURATION ? LO_EINVAL
-                                                                                      : LO_EIO;
-}
-
-static int oom(lo_llm_error *err)
-{
-    return fail(err, LO_LLM_ERR_PROVIDER, "out of memory"), LO_ENOMEM;
-}
-
-/* json_object_set_new that reports failure; steals v either way. */
-static bool put(json_t *o, const char *k, json_t *v)
-{
-    return v && json_object_set_new(o, k, v) == 0;
-}
-
-static bool push(json_t *a, json_t *v)
-{
-    return v && json_array_append_new(a, v) == 0;
-}
-
-static bool push_if(json_t *a, json_t *b, bool ok)
-{
-    if (!ok) {
-        json_decref(b);
-        return false;
-    }
-    return push(a, b);
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* ---- media as data: URLs (the API takes images and files that way) ---- */
-
-static char *base64_encode(const unsigned char *in, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = lo_malloc((n + 2) / 3 * 4 + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = 0;
-    return out;
-}
-
-static const char *guess_type(const char *path, lo_llm_content_kind kind)
-{
-    const char *dot = strrchr(path, '.');
-    static const struct {
-        const char *ext, *type;
-    } map[] = {{".png", "image/png"},   {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
-               {".gif", "image/gif"},   {".webp", "image/webp"}, {".pdf", "application/pdf"},
-               {".txt", "text/plain"},  {".md", "text/plain"}};
-    for (size_t i = 0; dot && i < sizeof map / sizeof *map; i++)
-        if (strcasecmp(dot, map[i].ext) == 0)
-            return map[i].type;
-    return kind == LO_CONTENT_DOCUMENT ? "application/pdf" : "image/png";
-}
-
-/* The URL to send for m: its own URL, or a data: URL built from inline
- * data or a local file. Caller frees; NULL with *rc set on failure. */
-static char *media_url(const lo_llm_media *m, lo_llm_content_kind kind, lo_llm_error *err, int *rc)
-{
-    if (m->url) {
-        char *u = lo_strdup(m->url);
-        if (!u)
-            *rc = oom(err);
-        return u;
-    }
-    const char *type = m->media_type ? m->media_type
-                                     : kind == LO_CONTENT_DOCUMENT ? "application/pdf"
-                                                                   : "image/png";
-    char *data = NULL;
-    const char *b64 = m->data;
-    if (m->path) {
-        char *bytes = NULL;
-        size_t len = 0;
-        lo_error fe;
-        if (lo_file_read(m->path, 0, &bytes, &len, &fe) != 0) {
-            *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "%s", fe.msg);
-            return NULL;
-        }
-        data = base64_encode((const unsigned char *)bytes, len);
-        free(bytes);
-        if (!data)
-            return *rc = oom(err), NULL;
-        b64 = data;
-        if (!m->media_type)
-            type = guess_type(m->path, kind);
-    }
-    size_t n = strlen(type) + strlen(b64 ? b64 : "") + 16;
-    char *u = lo_malloc(n);
-    if (u)
-        snprintf(u, n, "data:%s;base64,%s", type, b64 ? b64 : "");
-    else
-        *rc = oom(err);
-    free(data);
-    return u;
-}
+#define fail(err, kind, ...) lo_llm_fail_((err), PROVIDER, (kind), __VA_ARGS__)
+#define oom(err) lo_llm_oom_((err), PROVIDER)
 
 /* ---- request translation (§7.3, Responses API) ---- */
 
@@ -157,31 +39,33 @@ static json_t *input_content(const lo_llm_part *p, lo_llm_error *err, int *rc)
     bool ok = true;
     switch (p->kind) {
     case LO_CONTENT_TEXT:
-        ok = put(c, "type", json_string("input_text")) && put(c, "text", json_string(p->text));
+        ok = lo_llm_put_(c, "type", json_string("input_text")) &&
+             lo_llm_put_(c, "text", json_string(p->text));
         break;
     case LO_CONTENT_IMAGE: {
-        char *u = media_url(&p->media, p->kind, err, rc);
+        char *u = lo_llm_media_url_(&p->media, p->kind, err, rc, PROVIDER);
         if (!u) {
             json_decref(c);
             return NULL;
         }
-        ok = put(c, "type", json_string("input_image")) && put(c, "image_url", json_string(u)) &&
-             put(c, "detail", json_string(p->media.detail ? p->media.detail : "auto"));
+        ok = lo_llm_put_(c, "type", json_string("input_image")) &&
+             lo_llm_put_(c, "image_url", json_string(u)) &&
+             lo_llm_put_(c, "detail", json_string(p->media.detail ? p->media.detail : "auto"));
         free(u);
         break;
     }
     case LO_CONTENT_DOCUMENT: {
         bool remote = p->media.url && strncmp(p->media.url, "data:", 5) != 0;
-        char *u = media_url(&p->media, p->kind, err, rc);
+        char *u = lo_llm_media_url_(&p->media, p->kind, err, rc, PROVIDER);
         if (!u) {
             json_decref(c);
             return NULL;
         }
-        ok = put(c, "type", json_string("input_file")) &&
-             put(c, remote ? "file_url" : "file_data", json_string(u));
+        ok = lo_llm_put_(c, "type", json_string("input_file")) &&
+             lo_llm_put_(c, remote ? "file_url" : "file_data", json_string(u));
         if (ok && !remote)
-            ok = put(c, "filename",
-                     json_string(p->media.file_name ? p->media.file_name : "document.pdf"));
+            ok = lo_llm_put_(c, "filename",
+                             json_string(p->media.file_name ? p->media.file_name : "document.pdf"));
         free(u);
         break;
     }
@@ -216,9 +100,10 @@ static json_t *function_call_item(const lo_llm_tool_call *tc)
                  : tc->arguments   ? json_dumps(tc->arguments, JSON_COMPACT)
                                    : lo_strdup("{}");
     json_t *it = json_object();
-    bool ok = args && put(it, "type", json_string("function_call")) &&
-              put(it, "call_id", json_string(tc->id)) && put(it, "name", json_string(tc->name)) &&
-              put(it, "arguments", json_string(args));
+    bool ok = args && lo_llm_put_(it, "type", json_string("function_call")) &&
+              lo_llm_put_(it, "call_id", json_string(tc->id)) &&
+              lo_llm_put_(it, "name", json_string(tc->name)) &&
+              lo_llm_put_(it, "arguments", json_string(args));
     free(args);
     if (!ok) {
         json_decref(it);
@@ -234,11 +119,13 @@ static json_t *reasoning_item(const json_t *raw)
 {
     json_t *it = json_object();
     json_t *summary = json_object_get(raw, "summary");
-    bool ok = put(it, "type", json_string("reasoning")) &&
-              (!jstr(raw, "id") || put(it, "id", json_string(jstr(raw, "id")))) &&
-              put(it, "summary", summary ? json_deep_copy(summary) : json_array());
-    if (ok && jstr(raw, "encrypted_content"))
-        ok = put(it, "encrypted_content", json_string(jstr(raw, "encrypted_content")));
+    bool ok =
+        lo_llm_put_(it, "type", json_string("reasoning")) &&
+        (!lo_llm_jstr_(raw, "id") || lo_llm_put_(it, "id", json_string(lo_llm_jstr_(raw, "id")))) &&
+        lo_llm_put_(it, "summary", summary ? json_deep_copy(summary) : json_array());
+    if (ok && lo_llm_jstr_(raw, "encrypted_content"))
+        ok = lo_llm_put_(it, "encrypted_content",
+                         json_string(lo_llm_jstr_(raw, "encrypted_content")));
     if (!ok) {
         json_decref(it);
         return NULL;
@@ -258,10 +145,10 @@ static bool flush_message(json_t *input, json_t **content, const char *role)
         return true;
     }
     json_t *it = json_object();
-    bool ok = put(it, "content", c);
-    return push_if(input, it,
-                   ok && put(it, "type", json_string("message")) &&
-                       put(it, "role", json_string(role)));
+    bool ok = lo_llm_put_(it, "content", c);
+    return lo_llm_push_if_(input, it,
+                           ok && lo_llm_put_(it, "type", json_string("message")) &&
+                               lo_llm_put_(it, "role", json_string(role)));
 }
 
 /* One unified message -> input items, in order. Tool calls and results are
@@ -278,29 +165,32 @@ static int message_items(json_t *input, const lo_llm_message *m, lo_llm_error *e
         const lo_llm_part *p = &m->parts[j];
         if (p->kind == LO_CONTENT_TOOL_CALL) {
             ok = flush_message(input, &content, role) &&
-                 push(input, function_call_item(&p->tool_call));
+                 lo_llm_push_(input, function_call_item(&p->tool_call));
         } else if (p->kind == LO_CONTENT_TOOL_RESULT) {
             char *out = result_text(&p->tool_result);
             json_t *it = json_object();
             ok = flush_message(input, &content, role) &&
-                 push_if(input, it,
-                         out && put(it, "type", json_string("function_call_output")) &&
-                             put(it, "call_id", json_string(p->tool_result.tool_call_id)) &&
-                             put(it, "output", json_string(out)));
+                 lo_llm_push_if_(
+                     input, it,
+                     out && lo_llm_put_(it, "type", json_string("function_call_output")) &&
+                         lo_llm_put_(it, "call_id", json_string(p->tool_result.tool_call_id)) &&
+                         lo_llm_put_(it, "output", json_string(out)));
             free(out);
         } else if (p->kind == LO_CONTENT_OTHER && lo_str_eq(p->other.name, "reasoning")) {
-            ok = flush_message(input, &content, role) && push(input, reasoning_item(p->other.raw));
+            ok = flush_message(input, &content, role) &&
+                 lo_llm_push_(input, reasoning_item(p->other.raw));
         } else if (p->kind == LO_CONTENT_OTHER && json_is_object(p->other.raw) &&
                    m->role == LO_ROLE_ASSISTANT) {
             /* An output item we do not model (a web search call, ...): the
              * API takes it back as it gave it. */
-            ok = flush_message(input, &content, role) && push(input, json_deep_copy(p->other.raw));
+            ok = flush_message(input, &content, role) &&
+                 lo_llm_push_(input, json_deep_copy(p->other.raw));
         } else if (p->kind == LO_CONTENT_TEXT && m->role == LO_ROLE_ASSISTANT) {
             json_t *c = json_object();
             ok = (content || (content = json_array())) &&
-                 push_if(content, c,
-                         put(c, "type", json_string("output_text")) &&
-                             put(c, "text", json_string(p->text)));
+                 lo_llm_push_if_(content, c,
+                                 lo_llm_put_(c, "type", json_string("output_text")) &&
+                                     lo_llm_put_(c, "text", json_string(p->text)));
         } else if (p->kind == LO_CONTENT_THINKING || p->kind == LO_CONTENT_REDACTED_THINKING) {
             /* Reasoning goes back through its "reasoning" item (OTHER); a
              * summary or another provider's thinking has no input form. */
@@ -308,7 +198,7 @@ static int message_items(json_t *input, const lo_llm_message *m, lo_llm_error *e
         } else if (m->role != LO_ROLE_ASSISTANT) {
             json_t *c = input_content(p, err, &rc);
             if (c)
-                ok = (content || (content = json_array())) && push(content, c);
+                ok = (content || (content = json_array())) && lo_llm_push_(content, c);
         }
     }
     if (ok && !rc)
@@ -329,7 +219,7 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out,
     json_t *body = json_object(), *input = json_array();
     lo_buf instr;
     lo_buf_init(&instr, 0);
-    bool ok = body && input && put(body, "model", json_string(req->model));
+    bool ok = body && input && lo_llm_put_(body, "model", json_string(req->model));
     int rc = 0;
     for (size_t i = 0; ok && !rc && i < req->n_messages; i++) {
         const lo_llm_message *m = req->messages[i];
@@ -354,9 +244,9 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out,
         return rc ? rc : oom(err);
     }
     if (instr.len)
-        ok = put(body, "instructions", json_string(instr.data));
+        ok = lo_llm_put_(body, "instructions", json_string(instr.data));
     lo_buf_release(&instr);
-    ok = ok && put(body, "input", input);
+    ok = ok && lo_llm_put_(body, "input", input);
 
     if (ok && req->reasoning_effort) {
         bool known = false;
@@ -369,48 +259,50 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out,
                         req->reasoning_effort);
         }
         json_t *r = json_object();
-        ok = put(body, "reasoning", r) && put(r, "effort", json_string(req->reasoning_effort));
+        ok = lo_llm_put_(body, "reasoning", r) &&
+             lo_llm_put_(r, "effort", json_string(req->reasoning_effort));
     }
     if (ok && req->has_max_tokens)
-        ok = put(body, "max_output_tokens", json_integer(req->max_tokens));
+        ok = lo_llm_put_(body, "max_output_tokens", json_integer(req->max_tokens));
     if (ok && req->has_temperature)
-        ok = put(body, "temperature", json_real(req->temperature));
+        ok = lo_llm_put_(body, "temperature", json_real(req->temperature));
     if (ok && req->has_top_p)
-        ok = put(body, "top_p", json_real(req->top_p));
+        ok = lo_llm_put_(body, "top_p", json_real(req->top_p));
     if (ok && json_is_object(req->metadata))
-        ok = put(body, "metadata", json_deep_copy(req->metadata));
+        ok = lo_llm_put_(body, "metadata", json_deep_copy(req->metadata));
     if (ok && req->response_format.type != LO_FORMAT_TEXT) {
         json_t *text = json_object(), *fmt = json_object();
-        ok = put(body, "text", text) && put(text, "format", fmt);
+        ok = lo_llm_put_(body, "text", text) && lo_llm_put_(text, "format", fmt);
         if (ok && req->response_format.type == LO_FORMAT_JSON) {
-            ok = put(fmt, "type", json_string("json_object"));
+            ok = lo_llm_put_(fmt, "type", json_string("json_object"));
         } else if (ok) {
-            ok = put(fmt, "type", json_string("json_schema")) &&
-                 put(fmt, "name", json_string("response")) &&
-                 put(fmt, "schema", json_deep_copy(req->response_format.schema)) &&
-                 put(fmt, "strict", json_boolean(req->response_format.strict));
+            ok = lo_llm_put_(fmt, "type", json_string("json_schema")) &&
+                 lo_llm_put_(fmt, "name", json_string("response")) &&
+                 lo_llm_put_(fmt, "schema", json_deep_copy(req->response_format.schema)) &&
+                 lo_llm_put_(fmt, "strict", json_boolean(req->response_format.strict));
         }
     }
     if (ok && req->n_tools) {
         json_t *tools = json_array();
-        ok = put(body, "tools", tools);
+        ok = lo_llm_put_(body, "tools", tools);
         for (size_t i = 0; ok && i < req->n_tools; i++) {
             const lo_llm_tool *t = &req->tools[i];
             json_t *tj = json_object();
             json_t *schema = t->parameters ? json_deep_copy(t->parameters) : NULL;
             if (!schema && (schema = json_object()))
-                put(schema, "type", json_string("object"));
+                lo_llm_put_(schema, "type", json_string("object"));
             /* strict is false: strict mode demands every property required
              * and additionalProperties false, which general schemas are not.
              * provider_options.openai.tools replaces the list for callers
              * whose schemas are strict-ready. */
-            ok = put(tj, "parameters", schema);
-            ok = push_if(tools, tj,
-                         ok && put(tj, "type", json_string("function")) &&
-                             put(tj, "name", json_string(t->name)) &&
-                             (!t->description || !*t->description ||
-                              put(tj, "description", json_string(t->description))) &&
-                             put(tj, "strict", json_false()));
+            ok = lo_llm_put_(tj, "parameters", schema);
+            ok =
+                lo_llm_push_if_(tools, tj,
+                                ok && lo_llm_put_(tj, "type", json_string("function")) &&
+                                    lo_llm_put_(tj, "name", json_string(t->name)) &&
+                                    (!t->description || !*t->description ||
+                                     lo_llm_put_(tj, "description", json_string(t->description))) &&
+                                    lo_llm_put_(tj, "strict", json_false()));
         }
     }
     if (ok && req->has_tool_choice) {
@@ -422,17 +314,19 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out,
         }
         if (req->tool_choice.mode == LO_TOOL_CHOICE_NAMED) {
             json_t *tc = json_object();
-            ok = put(body, "tool_choice", tc) && put(tc, "type", json_string("function")) &&
-                 put(tc, "name", json_string(req->tool_choice.tool_name));
+            ok = lo_llm_put_(body, "tool_choice", tc) &&
+                 lo_llm_put_(tc, "type", json_string("function")) &&
+                 lo_llm_put_(tc, "name", json_string(req->tool_choice.tool_name));
         } else {
-            ok = put(body, "tool_choice",
-                     json_string(req->tool_choice.mode == LO_TOOL_CHOICE_NONE       ? "none"
-                                 : req->tool_choice.mode == LO_TOOL_CHOICE_REQUIRED ? "required"
-                                                                                    : "auto"));
+            ok = lo_llm_put_(body, "tool_choice",
+                             json_string(req->tool_choice.mode == LO_TOOL_CHOICE_NONE ? "none"
+                                         : req->tool_choice.mode == LO_TOOL_CHOICE_REQUIRED
+                                             ? "required"
+                                             : "auto"));
         }
     }
     if (ok && streaming)
-        ok = put(body, "stream", json_true());
+        ok = lo_llm_put_(body, "stream", json_true());
     /* provider_options.openai goes into the body as given (store, include,
      * previous_response_id, service_tier, ...), over the translation. */
     json_t *opts = json_object_get(req->provider_options, PROVIDER);
@@ -444,221 +338,6 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out,
     }
     *out = body;
     return 0;
-}
-
-/* ---- HTTP ---- */
-
-static bool caller_sets(const char *const *extra, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; extra && extra[i]; i++)
-        if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':')
-            return true;
-    return false;
-}
-
-typedef struct headers {
-    char *v[24];
-    size_t n;
-} headers;
-
-static bool header_add(headers *h, const char *const *extra, const char *name, const char *value)
-{
-    if (caller_sets(extra, name) || h->n + 1 >= sizeof h->v / sizeof *h->v)
-        return true;
-    size_t len = strlen(name) + strlen(value) + 3;
-    char *s = lo_malloc(len);
-    if (!s)
-        return false;
-    snprintf(s, len, "%s: %s", name, value);
-    h->v[h->n++] = s;
-    return true;
-}
-
-static void headers_release(headers *h)
-{
-    for (size_t i = 0; i < h->n; i++) {
-        /* One of these holds the API key: wipe it before it is freed. */
-        memset(h->v[i], 0, strlen(h->v[i]));
-        free(h->v[i]);
-    }
-    h->n = 0;
-}
-
-static bool build_headers(headers *h, const lo_llm_call *call, bool streaming)
-{
-    memset(h, 0, sizeof *h);
-    const char *org = getenv("OPENAI_ORG_ID"), *project = getenv("OPENAI_PROJECT_ID");
-    char *auth = NULL;
-    if (*call->api_key) {
-        size_t n = strlen(call->api_key) + 8;
-        if (!(auth = lo_malloc(n)))
-            return false;
-        snprintf(auth, n, "Bearer %s", call->api_key);
-    }
-    bool ok = (!auth || header_add(h, call->headers, "Authorization", auth)) &&
-              header_add(h, call->headers, "Content-Type", "application/json") &&
-              header_add(h, call->headers, "Accept",
-                         streaming ? "text/event-stream" : "application/json") &&
-              (!org || !*org || header_add(h, call->headers, "OpenAI-Organization", org)) &&
-              (!project || !*project ||
-               header_add(h, call->headers, "OpenAI-Project", project));
-    if (auth) {
-        memset(auth, 0, strlen(auth));
-        free(auth);
-    }
-    if (!ok) {
-        headers_release(h);
-        return false;
-    }
-    return true;
-}
-
-static double parse_retry_after(const char *v)
-{
-    double s;
-    if (!v)
-        return -1;
-    while (*v == ' ')
-        v++;
-    if (lo_parse_double(v, &s) == 0)
-        return s >= 0 ? s : -1;
-    time_t t = curl_getdate(v, NULL);
-    if (t == (time_t)-1)
-        return -1;
-    double d = difftime(t, time(NULL));
-    return d > 0 ? d : 0;
-}
-
-/* OpenAI's reset durations, "1s", "6m0s", "20ms", "1h2m3.5s" -> ms; -1
- * when unreadable. */
-static int64_t parse_duration_ms(const char *v)
-{
-    if (!v || !*v)
-        return -1;
-    double total = 0;
-    const char *p = v;
-    while (*p) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p)
-            return -1;
-        p = end;
-        if (strncmp(p, "ms", 2) == 0) {
-            total += x;
-            p += 2;
-        } else if (*p == 'h') {
-            total += x * 3600000;
-            p++;
-        } else if (*p == 'm') {
-            total += x * 60000;
-            p++;
-        } else if (*p == 's') {
-            total += x * 1000;
-            p++;
-        } else {
-            return -1;
-        }
-    }
-    return (int64_t)total;
-}
-
-static int64_t header_int(const json_t *hdrs, const char *name)
-{
-    int64_t v;
-    const char *s = jstr(hdrs, name);
-    return s && lo_parse_int64(s, &v) == 0 ? v : -1;
-}
-
-/* x-ratelimit-* headers -> rate_limit; the reset time is the earlier of
- * the request and token windows, from now. */
-static void rate_limit_from_headers(const json_t *hdrs, lo_llm_response *r)
-{
-    lo_llm_rate_limit *rl = &r->rate_limit;
-    rl->requests_limit = header_int(hdrs, "x-ratelimit-limit-requests");
-    rl->requests_remaining = header_int(hdrs, "x-ratelimit-remaining-requests");
-    rl->tokens_limit = header_int(hdrs, "x-ratelimit-limit-tokens");
-    rl->tokens_remaining = header_int(hdrs, "x-ratelimit-remaining-tokens");
-    int64_t a = parse_duration_ms(jstr(hdrs, "x-ratelimit-reset-requests"));
-    int64_t b = parse_duration_ms(jstr(hdrs, "x-ratelimit-reset-tokens"));
-    int64_t d = a < 0 ? b : b < 0 ? a : a < b ? a : b;
-    if (d >= 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        d += (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
-    rl->reset_at_ms = d;
-    r->has_rate_limit = rl->requests_limit >= 0 || rl->requests_remaining >= 0 ||
-                        rl->tokens_limit >= 0 || rl->tokens_remaining >= 0 ||
-                        rl->reset_at_ms >= 0;
-}
-
-/* Refine the status-based kind with OpenAI's error codes, which say more
- * than the status: a 429 may be an exhausted quota, a 400 an overlong
- * prompt. */
-static void refine_kind(lo_llm_error *e, const char *code)
-{
-    if (!code)
-        return;
-    lo_llm_error_kind k = e->kind;
-    if (strcmp(code, "insufficient_quota") == 0)
-        k = LO_LLM_ERR_QUOTA_EXCEEDED;
-    else if (strcmp(code, "context_length_exceeded") == 0)
-        k = LO_LLM_ERR_CONTEXT_LENGTH;
-    else if (strcmp(code, "content_filter") == 0 || strcmp(code, "content_policy_violation") == 0)
-        k = LO_LLM_ERR_CONTENT_FILTER;
-    else if (strcmp(code, "rate_limit_exceeded") == 0)
-        k = LO_LLM_ERR_RATE_LIMIT;
-    else if (strcmp(code, "server_error") == 0)
-        k = LO_LLM_ERR_SERVER;
-    if (k != e->kind) {
-        e->kind = k;
-        e->retryable = lo_llm_error_kind_retryable(k);
-    }
-}
-
-/* §7.6: an HTTP error response -> the taxonomy. */
-static int http_error(const lo_http_result *res, lo_llm_error *err)
-{
-    json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
-    json_t *e = json_object_get(body, "error");
-    /* Some compatible servers put a bare string in "error". */
-    const char *msg = json_is_string(e) ? json_string_value(e) : jstr(e, "message");
-    const char *type = jstr(e, "type");
-    const char *code = jstr(e, "code");
-    const char *param = jstr(e, "param");
-    char text[300];
-    if (!msg) {
-        size_t n = res->body.len < sizeof text - 1 ? res->body.len : sizeof text - 1;
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char ch = (unsigned char)res->body.data[i];
-            text[j++] = ch < 0x20 ? ' ' : (char)ch;
-        }
-        text[j] = 0;
-        msg = j ? text : "no error body";
-    }
-    lo_llm_error_from_http(err, PROVIDER, (int)res->status, code ? code : type, msg);
-    refine_kind(err, code);
-    err->retry_after = parse_retry_after(jstr(res->headers, "retry-after"));
-    const char *rid = jstr(res->headers, "x-request-id");
-    size_t used = strlen(err->message);
-    snprintf(err->message + used, sizeof err->message - used, " (HTTP %ld%s%s%s%s%s%s)",
-             res->status, type ? " " : "", type ? type : "", param ? ", param " : "",
-             param ? param : "", rid ? ", request_id " : "", rid ? rid : "");
-    json_decref(body);
-    return LO_EIO;
-}
-
-static int transport_error(int rc, const lo_error *he, lo_llm_error *err)
-{
-    if (rc == LO_ECANCELED)
-        return fail(err, LO_LLM_ERR_ABORT, "cancelled");
-    if (strstr(he->msg, "timed out"))
-        return fail(err, LO_LLM_ERR_REQUEST_TIMEOUT, "%s", he->msg);
-    if (rc == LO_ETOOBIG)
-        return fail(err, LO_LLM_ERR_PROVIDER, "%s", he->msg);
-    return fail(err, LO_LLM_ERR_NETWORK, "%s", he->msg);
 }
 
 /* ---- response translation (§7.5) ---- */
@@ -695,7 +374,7 @@ static char *summary_text(const json_t *item)
     json_t *s;
     json_array_foreach(json_object_get(item, "summary"), i, s)
     {
-        const char *t = jstr(s, "text");
+        const char *t = lo_llm_jstr_(s, "text");
         if (t && ((b.len && lo_buf_puts(&b, "\n\n") != 0) || lo_buf_puts(&b, t) != 0)) {
             lo_buf_release(&b);
             return NULL;
@@ -711,18 +390,20 @@ static char *summary_text(const json_t *item)
  * OTHER part kept for the round trip plus its summary as THINKING. */
 static int add_item(lo_llm_message *m, const json_t *it)
 {
-    const char *type = jstr(it, "type");
+    const char *type = lo_llm_jstr_(it, "type");
     if (lo_str_eq(type, "message")) {
         size_t i;
         json_t *c;
         json_array_foreach(json_object_get(it, "content"), i, c)
         {
-            const char *ct = jstr(c, "type");
+            const char *ct = lo_llm_jstr_(c, "type");
             int rc = 0;
             if (lo_str_eq(ct, "output_text"))
-                rc = lo_llm_message_add_text(m, jstr(c, "text") ? jstr(c, "text") : "");
+                rc = lo_llm_message_add_text(m, lo_llm_jstr_(c, "text") ? lo_llm_jstr_(c, "text")
+                                                                        : "");
             else if (lo_str_eq(ct, "refusal"))
-                rc = lo_llm_message_add_text(m, jstr(c, "refusal") ? jstr(c, "refusal") : "");
+                rc = lo_llm_message_add_text(
+                    m, lo_llm_jstr_(c, "refusal") ? lo_llm_jstr_(c, "refusal") : "");
             else
                 rc = add_other(m, ct, c);
             if (rc)
@@ -730,10 +411,11 @@ static int add_item(lo_llm_message *m, const json_t *it)
         }
         return 0;
     }
-    if (lo_str_eq(type, "function_call") && jstr(it, "name")) {
-        const char *id = jstr(it, "call_id") ? jstr(it, "call_id") : jstr(it, "id");
-        const char *args = jstr(it, "arguments");
-        return lo_llm_message_add_tool_call(m, id ? id : "", jstr(it, "name"), NULL,
+    if (lo_str_eq(type, "function_call") && lo_llm_jstr_(it, "name")) {
+        const char *id =
+            lo_llm_jstr_(it, "call_id") ? lo_llm_jstr_(it, "call_id") : lo_llm_jstr_(it, "id");
+        const char *args = lo_llm_jstr_(it, "arguments");
+        return lo_llm_message_add_tool_call(m, id ? id : "", lo_llm_jstr_(it, "name"), NULL,
                                             args && *args ? args : "{}");
     }
     if (lo_str_eq(type, "reasoning")) {
@@ -774,8 +456,8 @@ static void usage_from(lo_llm_usage *u, const json_t *uj)
  * response that called functions finished for tool calls. */
 static int set_finish(lo_llm_response *r, const json_t *root)
 {
-    const char *status = jstr(root, "status");
-    const char *why = jstr(json_object_get(root, "incomplete_details"), "reason");
+    const char *status = lo_llm_jstr_(root, "status");
+    const char *why = lo_llm_jstr_(json_object_get(root, "incomplete_details"), "reason");
     lo_llm_finish f = LO_FINISH_OTHER;
     const char *raw = status;
     if (lo_str_eq(status, "completed")) {
@@ -802,10 +484,11 @@ static int set_ids(lo_llm_response *r, const json_t *resp)
     free(r->id);
     free(r->model);
     free(r->provider);
-    r->id = jstr(resp, "id") ? lo_strdup(jstr(resp, "id")) : NULL;
-    r->model = jstr(resp, "model") ? lo_strdup(jstr(resp, "model")) : NULL;
+    r->id = lo_llm_jstr_(resp, "id") ? lo_strdup(lo_llm_jstr_(resp, "id")) : NULL;
+    r->model = lo_llm_jstr_(resp, "model") ? lo_strdup(lo_llm_jstr_(resp, "model")) : NULL;
     r->provider = lo_strdup(PROVIDER);
-    return r->provider && (r->id || !jstr(resp, "id")) && (r->model || !jstr(resp, "model"))
+    return r->provider && (r->id || !lo_llm_jstr_(resp, "id")) &&
+                   (r->model || !lo_llm_jstr_(resp, "model"))
                ? 0
                : LO_ENOMEM;
 }
@@ -833,7 +516,7 @@ static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
 
 static void keep_request_id(json_t *raw, const json_t *hdrs)
 {
-    const char *rid = jstr(hdrs, "x-request-id");
+    const char *rid = lo_llm_jstr_(hdrs, "x-request-id");
     if (json_is_object(raw) && rid)
         json_object_set_new(raw, "_request_id", json_string(rid));
 }
@@ -851,34 +534,16 @@ static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool
         return rc;
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    headers h;
-    if (!text || !build_headers(&h, call, streaming)) {
+    lo_llm_headers_ h;
+    if (!text || !lo_llm_openai_headers_(&h, call, streaming, true)) {
         free(text);
         return oom(err);
     }
-    const char *all[64];
-    size_t n = 0;
-    for (size_t i = 0; i < h.n; i++)
-        all[n++] = h.v[i];
-    for (size_t i = 0; call->headers && call->headers[i] && n < 63; i++)
-        all[n++] = call->headers[i];
-    all[n] = NULL;
     char url[2048];
     snprintf(url, sizeof url, "%s/responses", call->base_url);
-    lo_http_call hc = {
-        .method = "POST",
-        .url = url,
-        .headers = all,
-        .body = text,
-        .body_len = strlen(text),
-        .timeout_ms = call->timeout_ms,
-        .connect_timeout_ms = call->connect_timeout_ms,
-        .on_data = on_data,
-        .ud = ud,
-        .cancel = call->cancel,
-    };
-    *http_rc = lo_http_do(&hc, res, he);
-    headers_release(&h);
+    *http_rc =
+        lo_llm_http_post_(call, url, (const char *const *)h.v, h.n, text, on_data, ud, res, he);
+    lo_llm_headers_release_(&h);
     free(text);
     return 0;
 }
@@ -904,9 +569,9 @@ static int openai_complete(const lo_llm_call *call, const lo_llm_request *req,
     if (rc)
         return rc;
     if (hrc) {
-        rc = transport_error(hrc, &he, err);
+        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
     } else if (res.status < 200 || res.status > 299) {
-        rc = http_error(&res, err);
+        rc = lo_llm_openai_http_error_(&res, err, PROVIDER);
     } else {
         json_error_t je;
         json_t *root = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, &je);
@@ -920,7 +585,7 @@ static int openai_complete(const lo_llm_call *call, const lo_llm_request *req,
             if (warn_stop(r, dropped_stop) != 0) {
                 rc = oom(err);
             } else {
-                rate_limit_from_headers(res.headers, r);
+                lo_llm_openai_rate_limit_(res.headers, r);
                 keep_request_id(root, res.headers);
                 r->raw = root;
                 root = NULL;
@@ -1070,8 +735,8 @@ static int on_item_added(stream_state *st, const json_t *data)
     memset(it, 0, sizeof *it);
     lo_buf_init(&it->args, 0);
     it->open = true;
-    const char *type = jstr(obj, "type");
-    if (jstr(obj, "id") && !(it->id = lo_strdup(jstr(obj, "id"))))
+    const char *type = lo_llm_jstr_(obj, "type");
+    if (lo_llm_jstr_(obj, "id") && !(it->id = lo_strdup(lo_llm_jstr_(obj, "id"))))
         return sfail(st, oom(st->err));
     if (lo_str_eq(type, "message")) {
         it->kind = I_MESSAGE;
@@ -1079,9 +744,10 @@ static int on_item_added(stream_state *st, const json_t *data)
     }
     if (lo_str_eq(type, "function_call")) {
         it->kind = I_FUNCTION;
-        const char *cid = jstr(obj, "call_id") ? jstr(obj, "call_id") : jstr(obj, "id");
+        const char *cid =
+            lo_llm_jstr_(obj, "call_id") ? lo_llm_jstr_(obj, "call_id") : lo_llm_jstr_(obj, "id");
         it->call_id = cid ? lo_strdup(cid) : NULL;
-        it->name = jstr(obj, "name") ? lo_strdup(jstr(obj, "name")) : NULL;
+        it->name = lo_llm_jstr_(obj, "name") ? lo_strdup(lo_llm_jstr_(obj, "name")) : NULL;
         if (!it->call_id || !it->name)
             return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
                                   "function_call item without call_id or name"));
@@ -1102,7 +768,7 @@ static int on_text_delta(stream_state *st, const json_t *data)
     if (!it || !it->open || it->kind != I_MESSAGE)
         return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
                               "output_text.delta for an item that is not an open message"));
-    const char *id = it->id ? it->id : jstr(data, "item_id");
+    const char *id = it->id ? it->id : lo_llm_jstr_(data, "item_id");
     if (!it->text_started) {
         it->text_started = true;
         int r = emit(st, event_with(LO_STREAM_TEXT_START, data,
@@ -1110,9 +776,9 @@ static int on_text_delta(stream_state *st, const json_t *data)
         if (r)
             return r;
     }
-    lo_llm_stream_event *ev = event_with(LO_STREAM_TEXT_DELTA, data,
-                                         offsetof(lo_llm_stream_event, delta),
-                                         jstr(data, "delta") ? jstr(data, "delta") : "");
+    lo_llm_stream_event *ev =
+        event_with(LO_STREAM_TEXT_DELTA, data, offsetof(lo_llm_stream_event, delta),
+                   lo_llm_jstr_(data, "delta") ? lo_llm_jstr_(data, "delta") : "");
     if (ev && id && !(ev->text_id = lo_strdup(id))) {
         lo_llm_stream_event_free(ev);
         ev = NULL;
@@ -1127,7 +793,7 @@ static int on_args_delta(stream_state *st, const json_t *data)
         return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
                               "function_call_arguments.delta for an item that is not an open "
                               "function call"));
-    const char *d = jstr(data, "delta") ? jstr(data, "delta") : "";
+    const char *d = lo_llm_jstr_(data, "delta") ? lo_llm_jstr_(data, "delta") : "";
     if (lo_buf_puts(&it->args, d) != 0)
         return sfail(st, oom(st->err));
     lo_llm_stream_event *ev =
@@ -1150,7 +816,7 @@ static int on_reasoning_delta(stream_state *st, const json_t *data)
     }
     return emit(st, event_with(LO_STREAM_REASONING_DELTA, data,
                                offsetof(lo_llm_stream_event, reasoning_delta),
-                               jstr(data, "delta") ? jstr(data, "delta") : ""));
+                               lo_llm_jstr_(data, "delta") ? lo_llm_jstr_(data, "delta") : ""));
 }
 
 /* An item is whole: its parts join the response (from the complete item,
@@ -1171,10 +837,10 @@ static int on_item_done(stream_state *st, const json_t *data)
         if (!it->text_started)
             return 0;
         ev = event_with(LO_STREAM_TEXT_END, data, offsetof(lo_llm_stream_event, text_id),
-                        it->id ? it->id : jstr(obj, "id"));
+                        it->id ? it->id : lo_llm_jstr_(obj, "id"));
         break;
     case I_FUNCTION: {
-        const char *args = jstr(obj, "arguments");
+        const char *args = lo_llm_jstr_(obj, "arguments");
         if (args) {
             lo_buf_clear(&it->args);
             if (lo_buf_puts(&it->args, args) != 0)
@@ -1231,15 +897,15 @@ static int on_finished(stream_state *st, const json_t *data)
  * error would be over HTTP, by its code. */
 static int stream_error(stream_state *st, const json_t *e, const char *fallback)
 {
-    const char *code = jstr(e, "code");
-    const char *msg = jstr(e, "message") ? jstr(e, "message") : fallback;
+    const char *code = lo_llm_jstr_(e, "code");
+    const char *msg = lo_llm_jstr_(e, "message") ? lo_llm_jstr_(e, "message") : fallback;
     int status = lo_str_eq(code, "rate_limit_exceeded")  ? 429
                  : lo_str_eq(code, "server_error")       ? 500
                  : lo_str_eq(code, "invalid_prompt")     ? 400
                  : lo_str_eq(code, "insufficient_quota") ? 429
                                                          : 0;
     lo_llm_error_from_http(st->err, PROVIDER, status, code, msg);
-    refine_kind(st->err, code);
+    lo_llm_openai_refine_kind_(st->err, code);
     st->err->status = 0; /* it came in the stream, not as an HTTP status */
     return sfail(st, LO_EIO);
 }
@@ -1257,7 +923,7 @@ static int on_sse(const lo_sse_event *sev, void *ud)
                               "malformed JSON in stream event \"%s\": %s", sev->type,
                               data ? "not an object" : je.text));
     }
-    const char *type = jstr(data, "type");
+    const char *type = lo_llm_jstr_(data, "type");
     if (!type)
         type = sev->type;
     int r = 0;
@@ -1292,7 +958,7 @@ static int on_sse(const lo_sse_event *sev, void *ud)
     } else if (strcmp(type, "response.function_call_arguments.done") == 0) {
         /* The whole arguments: they replace the deltas, which should match. */
         item *it = item_at(st, data, false);
-        const char *args = jstr(data, "arguments");
+        const char *args = lo_llm_jstr_(data, "arguments");
         if (it && it->kind == I_FUNCTION && args) {
             lo_buf_clear(&it->args);
             if (lo_buf_puts(&it->args, args) != 0)
@@ -1340,9 +1006,9 @@ static int openai_stream(const lo_llm_call *call, const lo_llm_request *req, lo_
     } else if (st.failed) {
         rc = st.rc;
     } else if (hrc) {
-        rc = transport_error(hrc, &he, err);
+        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
     } else if (res.status < 200 || res.status > 299) {
-        rc = http_error(&res, err);
+        rc = lo_llm_openai_http_error_(&res, err, PROVIDER);
     } else if (!st.stopped) {
         rc = fail(err, LO_LLM_ERR_STREAM, "the stream ended before response.completed");
     }
@@ -1350,16 +1016,11 @@ static int openai_stream(const lo_llm_call *call, const lo_llm_request *req, lo_
     if (rc == 0 && warn_stop(st.resp, dropped_stop) != 0)
         rc = oom(err);
     if (rc == 0) {
-        rate_limit_from_headers(res.headers, st.resp);
+        lo_llm_openai_rate_limit_(res.headers, st.resp);
         *out = st.resp;
         st.resp = NULL;
     } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
-        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_ERROR);
-        if (ev && (ev->error = lo_malloc(sizeof *ev->error))) {
-            *ev->error = *err;
-            fn(ev, ud);
-        }
-        lo_llm_stream_event_free(ev);
+        lo_llm_stream_error_event_(fn, ud, err);
     }
     lo_http_result_release(&res);
     lo_sse_free(st.sse);

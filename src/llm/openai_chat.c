@@ -4,8 +4,8 @@
  * (client.c) falls back on OpenAI's variables and allows no key for a local
  * server, which then gets no Authorization header. Errors and rate-limit
  * headers follow OpenAI's conventions, as the compatible servers copy them;
- * the helpers for them are repeated from openai.c so that each adapter
- * stands alone. The client retries; this file never does. */
+ * the helpers for them are shared with openai.c (adapter_util.c). The
+ * client retries; this file never does. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,132 +19,14 @@
 #include "lightsout/llm.h"
 #include "lightsout/net.h"
 
+#include "adapter_internal.h"
+
 #define PROVIDER "openai_chat"
 
-/* ---- small helpers ---- */
+/* ---- small helpers (shared ones in adapter_internal.h) ---- */
 
-static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(lo_llm_error *err, lo_llm_error_kind kind, const char *fmt, ...)
-{
-    lo_llm_error_set(err, kind, PROVIDER, "%s", "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return kind == LO_LLM_ERR_ABORT ? LO_ECANCELED : kind == LO_LLM_ERR_CONFIGURATION ? LO_EINVAL
-                                                                                      : LO_EIO;
-}
-
-static int oom(lo_llm_error *err)
-{
-    return fail(err, LO_LLM_ERR_PROVIDER, "out of memory"), LO_ENOMEM;
-}
-
-/* json_object_set_new that reports failure; steals v either way. */
-static bool put(json_t *o, const char *k, json_t *v)
-{
-    return v && json_object_set_new(o, k, v) == 0;
-}
-
-static bool push(json_t *a, json_t *v)
-{
-    return v && json_array_append_new(a, v) == 0;
-}
-
-static bool push_if(json_t *a, json_t *b, bool ok)
-{
-    if (!ok) {
-        json_decref(b);
-        return false;
-    }
-    return push(a, b);
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* ---- media as data: URLs (the API takes images and files that way) ---- */
-
-static char *base64_encode(const unsigned char *in, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = lo_malloc((n + 2) / 3 * 4 + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = 0;
-    return out;
-}
-
-static const char *guess_type(const char *path, lo_llm_content_kind kind)
-{
-    const char *dot = strrchr(path, '.');
-    static const struct {
-        const char *ext, *type;
-    } map[] = {{".png", "image/png"},   {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
-               {".gif", "image/gif"},   {".webp", "image/webp"}, {".pdf", "application/pdf"},
-               {".txt", "text/plain"},  {".md", "text/plain"}};
-    for (size_t i = 0; dot && i < sizeof map / sizeof *map; i++)
-        if (strcasecmp(dot, map[i].ext) == 0)
-            return map[i].type;
-    return kind == LO_CONTENT_DOCUMENT ? "application/pdf" : "image/png";
-}
-
-/* The URL to send for m: its own URL, or a data: URL built from inline
- * data or a local file. Caller frees; NULL with *rc set on failure. */
-static char *media_url(const lo_llm_media *m, lo_llm_content_kind kind, lo_llm_error *err, int *rc)
-{
-    if (m->url) {
-        char *u = lo_strdup(m->url);
-        if (!u)
-            *rc = oom(err);
-        return u;
-    }
-    const char *type = m->media_type ? m->media_type
-                                     : kind == LO_CONTENT_DOCUMENT ? "application/pdf"
-                                                                   : "image/png";
-    char *data = NULL;
-    const char *b64 = m->data;
-    if (m->path) {
-        char *bytes = NULL;
-        size_t len = 0;
-        lo_error fe;
-        if (lo_file_read(m->path, 0, &bytes, &len, &fe) != 0) {
-            *rc = fail(err, LO_LLM_ERR_INVALID_REQUEST, "%s", fe.msg);
-            return NULL;
-        }
-        data = base64_encode((const unsigned char *)bytes, len);
-        free(bytes);
-        if (!data)
-            return *rc = oom(err), NULL;
-        b64 = data;
-        if (!m->media_type)
-            type = guess_type(m->path, kind);
-    }
-    size_t n = strlen(type) + strlen(b64 ? b64 : "") + 16;
-    char *u = lo_malloc(n);
-    if (u)
-        snprintf(u, n, "data:%s;base64,%s", type, b64 ? b64 : "");
-    else
-        *rc = oom(err);
-    free(data);
-    return u;
-}
+#define fail(err, kind, ...) lo_llm_fail_((err), PROVIDER, (kind), __VA_ARGS__)
+#define oom(err) lo_llm_oom_((err), PROVIDER)
 
 /* ---- request translation (Chat Completions) ---- */
 
@@ -157,17 +39,18 @@ static json_t *content_part(const lo_llm_part *p, lo_llm_error *err, int *rc)
         return *rc = oom(err), NULL;
     bool ok = true;
     if (p->kind == LO_CONTENT_TEXT) {
-        ok = put(c, "type", json_string("text")) && put(c, "text", json_string(p->text));
+        ok = lo_llm_put_(c, "type", json_string("text")) &&
+             lo_llm_put_(c, "text", json_string(p->text));
     } else if (p->kind == LO_CONTENT_IMAGE) {
-        char *u = media_url(&p->media, p->kind, err, rc);
+        char *u = lo_llm_media_url_(&p->media, p->kind, err, rc, PROVIDER);
         if (!u) {
             json_decref(c);
             return NULL;
         }
         json_t *iu = json_object();
-        ok = put(c, "type", json_string("image_url")) && put(c, "image_url", iu) &&
-             put(iu, "url", json_string(u)) &&
-             (!p->media.detail || put(iu, "detail", json_string(p->media.detail)));
+        ok = lo_llm_put_(c, "type", json_string("image_url")) && lo_llm_put_(c, "image_url", iu) &&
+             lo_llm_put_(iu, "url", json_string(u)) &&
+             (!p->media.detail || lo_llm_put_(iu, "detail", json_string(p->media.detail)));
         free(u);
     } else {
         /* Documents and audio have no portable Chat Completions form
@@ -218,10 +101,11 @@ static int chat_messages(json_t *msgs, const lo_llm_message *m, lo_llm_error *er
             continue;
         char *out = result_text(&p->tool_result);
         json_t *tm = json_object();
-        ok = push_if(msgs, tm,
-                     out && put(tm, "role", json_string("tool")) &&
-                         put(tm, "tool_call_id", json_string(p->tool_result.tool_call_id)) &&
-                         put(tm, "content", json_string(out)));
+        ok = lo_llm_push_if_(
+            msgs, tm,
+            out && lo_llm_put_(tm, "role", json_string("tool")) &&
+                lo_llm_put_(tm, "tool_call_id", json_string(p->tool_result.tool_call_id)) &&
+                lo_llm_put_(tm, "content", json_string(out)));
         free(out);
     }
     if (!ok)
@@ -234,9 +118,9 @@ static int chat_messages(json_t *msgs, const lo_llm_message *m, lo_llm_error *er
                        : m->role == LO_ROLE_USER    ? "user"
                                                     : "system";
     json_t *msg = json_object();
-    ok = put(msg, "role", json_string(role));
+    ok = lo_llm_put_(msg, "role", json_string(role));
     if (ok && m->name)
-        ok = put(msg, "name", json_string(m->name));
+        ok = lo_llm_put_(msg, "name", json_string(m->name));
     if (ok && (n_media == 0 || m->role != LO_ROLE_USER)) {
         lo_buf b;
         lo_buf_init(&b, 0);
@@ -244,15 +128,16 @@ static int chat_messages(json_t *msgs, const lo_llm_message *m, lo_llm_error *er
             if (m->parts[j].kind == LO_CONTENT_TEXT)
                 ok = lo_buf_puts(&b, m->parts[j].text) == 0;
         if (ok)
-            ok = put(msg, "content", n_text ? json_string(b.data ? b.data : "") : json_null());
+            ok = lo_llm_put_(msg, "content",
+                             n_text ? json_string(b.data ? b.data : "") : json_null());
         lo_buf_release(&b);
     } else if (ok) {
         json_t *content = json_array();
-        ok = put(msg, "content", content);
+        ok = lo_llm_put_(msg, "content", content);
         for (size_t j = 0; ok && !rc && j < m->n_parts; j++) {
             json_t *c = content_part(&m->parts[j], err, &rc);
             if (c)
-                ok = push(content, c);
+                ok = lo_llm_push_(content, c);
         }
     }
     if (ok && !rc && m->role == LO_ROLE_ASSISTANT) {
@@ -262,16 +147,16 @@ static int chat_messages(json_t *msgs, const lo_llm_message *m, lo_llm_error *er
             if (p->kind != LO_CONTENT_TOOL_CALL)
                 continue;
             if (!calls)
-                ok = put(msg, "tool_calls", calls = json_array());
+                ok = lo_llm_put_(msg, "tool_calls", calls = json_array());
             char *args = arguments_text(&p->tool_call);
             json_t *tc = json_object(), *fn = json_object();
-            ok = ok && args && put(tc, "function", fn) &&
-                 put(fn, "name", json_string(p->tool_call.name)) &&
-                 put(fn, "arguments", json_string(args)) &&
-                 put(tc, "id", json_string(p->tool_call.id)) &&
-                 put(tc, "type", json_string("function"));
+            ok = ok && args && lo_llm_put_(tc, "function", fn) &&
+                 lo_llm_put_(fn, "name", json_string(p->tool_call.name)) &&
+                 lo_llm_put_(fn, "arguments", json_string(args)) &&
+                 lo_llm_put_(tc, "id", json_string(p->tool_call.id)) &&
+                 lo_llm_put_(tc, "type", json_string("function"));
             free(args);
-            ok = push_if(calls, tc, ok);
+            ok = lo_llm_push_if_(calls, tc, ok);
         }
         /* An assistant turn with neither text nor calls has nothing to say. */
         if (ok && !calls && n_text == 0) {
@@ -283,7 +168,7 @@ static int chat_messages(json_t *msgs, const lo_llm_message *m, lo_llm_error *er
         json_decref(msg);
         return rc ? rc : oom(err);
     }
-    return push(msgs, msg) ? 0 : oom(err);
+    return lo_llm_push_(msgs, msg) ? 0 : oom(err);
 }
 
 /* provider_options.openai_chat.max_tokens_param: "max_tokens" (the
@@ -292,7 +177,7 @@ static int chat_messages(json_t *msgs, const lo_llm_message *m, lo_llm_error *er
  * request with a reasoning effort defaults to the latter. */
 static const char *max_tokens_param(const lo_llm_request *req, json_t *opts)
 {
-    const char *p = jstr(opts, "max_tokens_param");
+    const char *p = lo_llm_jstr_(opts, "max_tokens_param");
     if (lo_str_eq(p, "max_tokens") || lo_str_eq(p, "max_completion_tokens"))
         return p;
     return req->reasoning_effort ? "max_completion_tokens" : "max_tokens";
@@ -302,7 +187,7 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, l
 {
     *out = NULL;
     json_t *body = json_object(), *msgs = json_array();
-    bool ok = body && msgs && put(body, "model", json_string(req->model));
+    bool ok = body && msgs && lo_llm_put_(body, "model", json_string(req->model));
     int rc = 0;
     for (size_t i = 0; ok && !rc && i < req->n_messages; i++)
         rc = chat_messages(msgs, req->messages[i], err);
@@ -311,49 +196,52 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, l
         json_decref(msgs);
         return rc ? rc : oom(err);
     }
-    ok = put(body, "messages", msgs);
+    ok = lo_llm_put_(body, "messages", msgs);
     json_t *opts = json_object_get(req->provider_options, PROVIDER);
     if (!json_is_object(opts))
         opts = NULL;
     if (ok && req->has_max_tokens)
-        ok = put(body, max_tokens_param(req, opts), json_integer(req->max_tokens));
+        ok = lo_llm_put_(body, max_tokens_param(req, opts), json_integer(req->max_tokens));
     if (ok && req->reasoning_effort)
-        ok = put(body, "reasoning_effort", json_string(req->reasoning_effort));
+        ok = lo_llm_put_(body, "reasoning_effort", json_string(req->reasoning_effort));
     if (ok && req->has_temperature)
-        ok = put(body, "temperature", json_real(req->temperature));
+        ok = lo_llm_put_(body, "temperature", json_real(req->temperature));
     if (ok && req->has_top_p)
-        ok = put(body, "top_p", json_real(req->top_p));
+        ok = lo_llm_put_(body, "top_p", json_real(req->top_p));
     if (ok && req->n_stop) {
         json_t *st = json_array();
-        ok = put(body, "stop", st);
+        ok = lo_llm_put_(body, "stop", st);
         for (size_t i = 0; ok && i < req->n_stop; i++)
-            ok = push(st, json_string(req->stop[i]));
+            ok = lo_llm_push_(st, json_string(req->stop[i]));
     }
     if (ok && req->response_format.type == LO_FORMAT_JSON) {
         json_t *rf = json_object();
-        ok = put(body, "response_format", rf) && put(rf, "type", json_string("json_object"));
+        ok = lo_llm_put_(body, "response_format", rf) &&
+             lo_llm_put_(rf, "type", json_string("json_object"));
     } else if (ok && req->response_format.type == LO_FORMAT_JSON_SCHEMA) {
         json_t *rf = json_object(), *js = json_object();
-        ok = put(body, "response_format", rf) && put(rf, "type", json_string("json_schema")) &&
-             put(rf, "json_schema", js) && put(js, "name", json_string("response")) &&
-             put(js, "schema", json_deep_copy(req->response_format.schema)) &&
-             put(js, "strict", json_boolean(req->response_format.strict));
+        ok = lo_llm_put_(body, "response_format", rf) &&
+             lo_llm_put_(rf, "type", json_string("json_schema")) &&
+             lo_llm_put_(rf, "json_schema", js) &&
+             lo_llm_put_(js, "name", json_string("response")) &&
+             lo_llm_put_(js, "schema", json_deep_copy(req->response_format.schema)) &&
+             lo_llm_put_(js, "strict", json_boolean(req->response_format.strict));
     }
     if (ok && req->n_tools) {
         json_t *tools = json_array();
-        ok = put(body, "tools", tools);
+        ok = lo_llm_put_(body, "tools", tools);
         for (size_t i = 0; ok && i < req->n_tools; i++) {
             const lo_llm_tool *t = &req->tools[i];
             json_t *tj = json_object(), *fn = json_object();
             json_t *schema = t->parameters ? json_deep_copy(t->parameters) : NULL;
             if (!schema && (schema = json_object()))
-                put(schema, "type", json_string("object"));
-            ok = put(tj, "function", fn) && put(fn, "parameters", schema);
-            ok = push_if(tools, tj,
-                         ok && put(tj, "type", json_string("function")) &&
-                             put(fn, "name", json_string(t->name)) &&
-                             (!t->description || !*t->description ||
-                              put(fn, "description", json_string(t->description))));
+                lo_llm_put_(schema, "type", json_string("object"));
+            ok = lo_llm_put_(tj, "function", fn) && lo_llm_put_(fn, "parameters", schema);
+            ok = lo_llm_push_if_(tools, tj,
+                                 ok && lo_llm_put_(tj, "type", json_string("function")) &&
+                                     lo_llm_put_(fn, "name", json_string(t->name)) &&
+                                     (!t->description || !*t->description ||
+                                      lo_llm_put_(fn, "description", json_string(t->description))));
         }
     }
     if (ok && req->has_tool_choice) {
@@ -365,23 +253,25 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, l
         }
         if (req->tool_choice.mode == LO_TOOL_CHOICE_NAMED) {
             json_t *tc = json_object(), *fn = json_object();
-            ok = put(body, "tool_choice", tc) && put(tc, "type", json_string("function")) &&
-                 put(tc, "function", fn) &&
-                 put(fn, "name", json_string(req->tool_choice.tool_name));
+            ok = lo_llm_put_(body, "tool_choice", tc) &&
+                 lo_llm_put_(tc, "type", json_string("function")) &&
+                 lo_llm_put_(tc, "function", fn) &&
+                 lo_llm_put_(fn, "name", json_string(req->tool_choice.tool_name));
         } else if (req->n_tools) {
             /* Without tools a choice means nothing, and some servers
              * reject one. */
-            ok = put(body, "tool_choice",
-                     json_string(req->tool_choice.mode == LO_TOOL_CHOICE_NONE       ? "none"
-                                 : req->tool_choice.mode == LO_TOOL_CHOICE_REQUIRED ? "required"
-                                                                                    : "auto"));
+            ok = lo_llm_put_(body, "tool_choice",
+                             json_string(req->tool_choice.mode == LO_TOOL_CHOICE_NONE ? "none"
+                                         : req->tool_choice.mode == LO_TOOL_CHOICE_REQUIRED
+                                             ? "required"
+                                             : "auto"));
         }
     }
     if (ok && streaming) {
         /* include_usage: the usage arrives in a last chunk before [DONE]. */
         json_t *so = json_object();
-        ok = put(body, "stream", json_true()) && put(body, "stream_options", so) &&
-             put(so, "include_usage", json_true());
+        ok = lo_llm_put_(body, "stream", json_true()) && lo_llm_put_(body, "stream_options", so) &&
+             lo_llm_put_(so, "include_usage", json_true());
     }
     /* provider_options.openai_chat goes into the body as given (top_k,
      * seed, a server's own extensions), over the translation;
@@ -399,223 +289,6 @@ static int build_body(const lo_llm_request *req, bool streaming, json_t **out, l
     }
     *out = body;
     return 0;
-}
-
-/* ---- HTTP ---- */
-
-static bool caller_sets(const char *const *extra, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; extra && extra[i]; i++)
-        if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':')
-            return true;
-    return false;
-}
-
-typedef struct headers {
-    char *v[24];
-    size_t n;
-} headers;
-
-static bool header_add(headers *h, const char *const *extra, const char *name, const char *value)
-{
-    if (caller_sets(extra, name) || h->n + 1 >= sizeof h->v / sizeof *h->v)
-        return true;
-    size_t len = strlen(name) + strlen(value) + 3;
-    char *s = lo_malloc(len);
-    if (!s)
-        return false;
-    snprintf(s, len, "%s: %s", name, value);
-    h->v[h->n++] = s;
-    return true;
-}
-
-static void headers_release(headers *h)
-{
-    for (size_t i = 0; i < h->n; i++) {
-        /* One of these holds the API key: wipe it before it is freed. */
-        memset(h->v[i], 0, strlen(h->v[i]));
-        free(h->v[i]);
-    }
-    h->n = 0;
-}
-
-static bool build_headers(headers *h, const lo_llm_call *call, bool streaming)
-{
-    memset(h, 0, sizeof *h);
-    /* OpenAI's organization and project ids are for OpenAI only: a
-     * compatible server has no use for them and should not learn them. */
-    const char *org = NULL, *project = NULL;
-    char *auth = NULL;
-    if (*call->api_key) {
-        size_t n = strlen(call->api_key) + 8;
-        if (!(auth = lo_malloc(n)))
-            return false;
-        snprintf(auth, n, "Bearer %s", call->api_key);
-    }
-    bool ok = (!auth || header_add(h, call->headers, "Authorization", auth)) &&
-              header_add(h, call->headers, "Content-Type", "application/json") &&
-              header_add(h, call->headers, "Accept",
-                         streaming ? "text/event-stream" : "application/json") &&
-              (!org || !*org || header_add(h, call->headers, "OpenAI-Organization", org)) &&
-              (!project || !*project ||
-               header_add(h, call->headers, "OpenAI-Project", project));
-    if (auth) {
-        memset(auth, 0, strlen(auth));
-        free(auth);
-    }
-    if (!ok) {
-        headers_release(h);
-        return false;
-    }
-    return true;
-}
-
-static double parse_retry_after(const char *v)
-{
-    double s;
-    if (!v)
-        return -1;
-    while (*v == ' ')
-        v++;
-    if (lo_parse_double(v, &s) == 0)
-        return s >= 0 ? s : -1;
-    time_t t = curl_getdate(v, NULL);
-    if (t == (time_t)-1)
-        return -1;
-    double d = difftime(t, time(NULL));
-    return d > 0 ? d : 0;
-}
-
-/* OpenAI's reset durations, "1s", "6m0s", "20ms", "1h2m3.5s" -> ms; -1
- * when unreadable. */
-static int64_t parse_duration_ms(const char *v)
-{
-    if (!v || !*v)
-        return -1;
-    double total = 0;
-    const char *p = v;
-    while (*p) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p)
-            return -1;
-        p = end;
-        if (strncmp(p, "ms", 2) == 0) {
-            total += x;
-            p += 2;
-        } else if (*p == 'h') {
-            total += x * 3600000;
-            p++;
-        } else if (*p == 'm') {
-            total += x * 60000;
-            p++;
-        } else if (*p == 's') {
-            total += x * 1000;
-            p++;
-        } else {
-            return -1;
-        }
-    }
-    return (int64_t)total;
-}
-
-static int64_t header_int(const json_t *hdrs, const char *name)
-{
-    int64_t v;
-    const char *s = jstr(hdrs, name);
-    return s && lo_parse_int64(s, &v) == 0 ? v : -1;
-}
-
-/* x-ratelimit-* headers -> rate_limit; the reset time is the earlier of
- * the request and token windows, from now. */
-static void rate_limit_from_headers(const json_t *hdrs, lo_llm_response *r)
-{
-    lo_llm_rate_limit *rl = &r->rate_limit;
-    rl->requests_limit = header_int(hdrs, "x-ratelimit-limit-requests");
-    rl->requests_remaining = header_int(hdrs, "x-ratelimit-remaining-requests");
-    rl->tokens_limit = header_int(hdrs, "x-ratelimit-limit-tokens");
-    rl->tokens_remaining = header_int(hdrs, "x-ratelimit-remaining-tokens");
-    int64_t a = parse_duration_ms(jstr(hdrs, "x-ratelimit-reset-requests"));
-    int64_t b = parse_duration_ms(jstr(hdrs, "x-ratelimit-reset-tokens"));
-    int64_t d = a < 0 ? b : b < 0 ? a : a < b ? a : b;
-    if (d >= 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        d += (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    }
-    rl->reset_at_ms = d;
-    r->has_rate_limit = rl->requests_limit >= 0 || rl->requests_remaining >= 0 ||
-                        rl->tokens_limit >= 0 || rl->tokens_remaining >= 0 ||
-                        rl->reset_at_ms >= 0;
-}
-
-/* Refine the status-based kind with OpenAI's error codes, which say more
- * than the status: a 429 may be an exhausted quota, a 400 an overlong
- * prompt. */
-static void refine_kind(lo_llm_error *e, const char *code)
-{
-    if (!code)
-        return;
-    lo_llm_error_kind k = e->kind;
-    if (strcmp(code, "insufficient_quota") == 0)
-        k = LO_LLM_ERR_QUOTA_EXCEEDED;
-    else if (strcmp(code, "context_length_exceeded") == 0)
-        k = LO_LLM_ERR_CONTEXT_LENGTH;
-    else if (strcmp(code, "content_filter") == 0 || strcmp(code, "content_policy_violation") == 0)
-        k = LO_LLM_ERR_CONTENT_FILTER;
-    else if (strcmp(code, "rate_limit_exceeded") == 0)
-        k = LO_LLM_ERR_RATE_LIMIT;
-    else if (strcmp(code, "server_error") == 0)
-        k = LO_LLM_ERR_SERVER;
-    if (k != e->kind) {
-        e->kind = k;
-        e->retryable = lo_llm_error_kind_retryable(k);
-    }
-}
-
-/* §7.6: an HTTP error response -> the taxonomy. */
-static int http_error(const lo_http_result *res, lo_llm_error *err)
-{
-    json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
-    json_t *e = json_object_get(body, "error");
-    /* Some compatible servers put a bare string in "error". */
-    const char *msg = json_is_string(e) ? json_string_value(e) : jstr(e, "message");
-    const char *type = jstr(e, "type");
-    const char *code = jstr(e, "code");
-    const char *param = jstr(e, "param");
-    char text[300];
-    if (!msg) {
-        size_t n = res->body.len < sizeof text - 1 ? res->body.len : sizeof text - 1;
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char ch = (unsigned char)res->body.data[i];
-            text[j++] = ch < 0x20 ? ' ' : (char)ch;
-        }
-        text[j] = 0;
-        msg = j ? text : "no error body";
-    }
-    lo_llm_error_from_http(err, PROVIDER, (int)res->status, code ? code : type, msg);
-    refine_kind(err, code);
-    err->retry_after = parse_retry_after(jstr(res->headers, "retry-after"));
-    const char *rid = jstr(res->headers, "x-request-id");
-    size_t used = strlen(err->message);
-    snprintf(err->message + used, sizeof err->message - used, " (HTTP %ld%s%s%s%s%s%s)",
-             res->status, type ? " " : "", type ? type : "", param ? ", param " : "",
-             param ? param : "", rid ? ", request_id " : "", rid ? rid : "");
-    json_decref(body);
-    return LO_EIO;
-}
-
-static int transport_error(int rc, const lo_error *he, lo_llm_error *err)
-{
-    if (rc == LO_ECANCELED)
-        return fail(err, LO_LLM_ERR_ABORT, "cancelled");
-    if (strstr(he->msg, "timed out"))
-        return fail(err, LO_LLM_ERR_REQUEST_TIMEOUT, "%s", he->msg);
-    if (rc == LO_ETOOBIG)
-        return fail(err, LO_LLM_ERR_PROVIDER, "%s", he->msg);
-    return fail(err, LO_LLM_ERR_NETWORK, "%s", he->msg);
 }
 
 /* ---- response translation ---- */
@@ -662,10 +335,11 @@ static int set_ids(lo_llm_response *r, const json_t *root)
     free(r->id);
     free(r->model);
     free(r->provider);
-    r->id = jstr(root, "id") ? lo_strdup(jstr(root, "id")) : NULL;
-    r->model = jstr(root, "model") ? lo_strdup(jstr(root, "model")) : NULL;
+    r->id = lo_llm_jstr_(root, "id") ? lo_strdup(lo_llm_jstr_(root, "id")) : NULL;
+    r->model = lo_llm_jstr_(root, "model") ? lo_strdup(lo_llm_jstr_(root, "model")) : NULL;
     r->provider = lo_strdup(PROVIDER);
-    return r->provider && (r->id || !jstr(root, "id")) && (r->model || !jstr(root, "model"))
+    return r->provider && (r->id || !lo_llm_jstr_(root, "id")) &&
+                   (r->model || !lo_llm_jstr_(root, "model"))
                ? 0
                : LO_ENOMEM;
 }
@@ -674,8 +348,8 @@ static int set_ids(lo_llm_response *r, const json_t *root)
  * (vLLM, DeepSeek, llama.cpp) or reasoning (OpenRouter, Ollama). */
 static const char *reasoning_of(const json_t *msg)
 {
-    const char *s = jstr(msg, "reasoning_content");
-    return s ? s : jstr(msg, "reasoning");
+    const char *s = lo_llm_jstr_(msg, "reasoning_content");
+    return s ? s : lo_llm_jstr_(msg, "reasoning");
 }
 
 static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
@@ -691,23 +365,24 @@ static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
     const char *reasoning = reasoning_of(msg);
     if (reasoning && *reasoning)
         rc = lo_llm_message_add_thinking(r->message, reasoning, NULL);
-    const char *content = jstr(msg, "content");
+    const char *content = lo_llm_jstr_(msg, "content");
     if (!rc && content && *content)
         rc = lo_llm_message_add_text(r->message, content);
-    if (!rc && jstr(msg, "refusal"))
-        rc = lo_llm_message_add_text(r->message, jstr(msg, "refusal"));
+    if (!rc && lo_llm_jstr_(msg, "refusal"))
+        rc = lo_llm_message_add_text(r->message, lo_llm_jstr_(msg, "refusal"));
     size_t i;
     json_t *tc;
     json_array_foreach(json_object_get(msg, "tool_calls"), i, tc)
     {
         json_t *fn = json_object_get(tc, "function");
-        const char *args = jstr(fn, "arguments");
-        if (rc || !jstr(fn, "name"))
+        const char *args = lo_llm_jstr_(fn, "arguments");
+        if (rc || !lo_llm_jstr_(fn, "name"))
             continue;
-        rc = lo_llm_message_add_tool_call(r->message, jstr(tc, "id") ? jstr(tc, "id") : "",
-                                          jstr(fn, "name"), NULL, args && *args ? args : "{}");
+        rc = lo_llm_message_add_tool_call(
+            r->message, lo_llm_jstr_(tc, "id") ? lo_llm_jstr_(tc, "id") : "",
+            lo_llm_jstr_(fn, "name"), NULL, args && *args ? args : "{}");
     }
-    if (rc || set_finish(r, jstr(choice, "finish_reason")) != 0)
+    if (rc || set_finish(r, lo_llm_jstr_(choice, "finish_reason")) != 0)
         return oom(err);
     usage_from(&r->usage, json_object_get(root, "usage"));
     return 0;
@@ -715,7 +390,7 @@ static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
 
 static void keep_request_id(json_t *raw, const json_t *hdrs)
 {
-    const char *rid = jstr(hdrs, "x-request-id");
+    const char *rid = lo_llm_jstr_(hdrs, "x-request-id");
     if (json_is_object(raw) && rid)
         json_object_set_new(raw, "_request_id", json_string(rid));
 }
@@ -732,34 +407,16 @@ static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool
         return rc;
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    headers h;
-    if (!text || !build_headers(&h, call, streaming)) {
+    lo_llm_headers_ h;
+    if (!text || !lo_llm_openai_headers_(&h, call, streaming, false)) {
         free(text);
         return oom(err);
     }
-    const char *all[64];
-    size_t n = 0;
-    for (size_t i = 0; i < h.n; i++)
-        all[n++] = h.v[i];
-    for (size_t i = 0; call->headers && call->headers[i] && n < 63; i++)
-        all[n++] = call->headers[i];
-    all[n] = NULL;
     char url[2048];
     snprintf(url, sizeof url, "%s/chat/completions", call->base_url);
-    lo_http_call hc = {
-        .method = "POST",
-        .url = url,
-        .headers = all,
-        .body = text,
-        .body_len = strlen(text),
-        .timeout_ms = call->timeout_ms,
-        .connect_timeout_ms = call->connect_timeout_ms,
-        .on_data = on_data,
-        .ud = ud,
-        .cancel = call->cancel,
-    };
-    *http_rc = lo_http_do(&hc, res, he);
-    headers_release(&h);
+    *http_rc =
+        lo_llm_http_post_(call, url, (const char *const *)h.v, h.n, text, on_data, ud, res, he);
+    lo_llm_headers_release_(&h);
     free(text);
     return 0;
 }
@@ -776,9 +433,9 @@ static int chat_complete(const lo_llm_call *call, const lo_llm_request *req,
     if (rc)
         return rc;
     if (hrc) {
-        rc = transport_error(hrc, &he, err);
+        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
     } else if (res.status < 200 || res.status > 299) {
-        rc = http_error(&res, err);
+        rc = lo_llm_openai_http_error_(&res, err, PROVIDER);
     } else {
         json_error_t je;
         json_t *root = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, &je);
@@ -791,12 +448,13 @@ static int chat_complete(const lo_llm_call *call, const lo_llm_request *req,
         } else if (json_is_object(json_object_get(root, "error"))) {
             /* Some servers answer 200 with an error object. */
             json_t *e = json_object_get(root, "error");
-            lo_llm_error_from_http(err, PROVIDER, 0, jstr(e, "code"),
-                                   jstr(e, "message") ? jstr(e, "message") : "error");
-            refine_kind(err, jstr(e, "code"));
+            lo_llm_error_from_http(err, PROVIDER, 0, lo_llm_jstr_(e, "code"),
+                                   lo_llm_jstr_(e, "message") ? lo_llm_jstr_(e, "message")
+                                                              : "error");
+            lo_llm_openai_refine_kind_(err, lo_llm_jstr_(e, "code"));
             rc = LO_EIO;
         } else if ((rc = parse_response(root, r, err)) == 0) {
-            rate_limit_from_headers(res.headers, r);
+            lo_llm_openai_rate_limit_(res.headers, r);
             keep_request_id(root, res.headers);
             r->raw = root;
             root = NULL;
@@ -947,7 +605,7 @@ static int on_tool_fragment(stream_state *st, const json_t *chunk, const json_t 
     /* No index: a server that sends each call whole, one after another. */
     size_t i = json_is_integer(iv) ? (size_t)json_integer_value(iv) : st->n_calls;
     const json_t *fn = json_object_get(frag, "function");
-    const char *args = jstr(fn, "arguments");
+    const char *args = lo_llm_jstr_(fn, "arguments");
     int r = 0;
     if (i >= st->n_calls) {
         call_acc *v = lo_realloc(st->calls, (i + 1) * sizeof *v);
@@ -961,16 +619,16 @@ static int on_tool_fragment(stream_state *st, const json_t *chunk, const json_t 
     }
     call_acc *c = &st->calls[i];
     if (!c->name) {
-        if (!jstr(fn, "name"))
+        if (!lo_llm_jstr_(fn, "name"))
             return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
                                   "the first fragment of tool call %zu has no name", i));
         if ((r = close_reasoning(st)) || (r = close_text(st)))
             return r;
-        c->name = lo_strdup(jstr(fn, "name"));
+        c->name = lo_strdup(lo_llm_jstr_(fn, "name"));
         /* A server without ids (some local ones) gets one made up. */
         char made[32];
         snprintf(made, sizeof made, "call_%zu", i);
-        c->id = lo_strdup(jstr(frag, "id") ? jstr(frag, "id") : made);
+        c->id = lo_strdup(lo_llm_jstr_(frag, "id") ? lo_llm_jstr_(frag, "id") : made);
         if (!c->name || !c->id)
             return sfail(st, oom(st->err));
         if ((r = emit(st, call_event(LO_STREAM_TOOL_CALL_START, chunk, c, NULL, false))))
@@ -996,9 +654,10 @@ static int on_chunk(stream_state *st, const json_t *chunk)
     }
     if (json_is_object(json_object_get(chunk, "error"))) {
         json_t *e = json_object_get(chunk, "error");
-        lo_llm_error_from_http(st->err, PROVIDER, 0, jstr(e, "code"),
-                               jstr(e, "message") ? jstr(e, "message") : "error in stream");
-        refine_kind(st->err, jstr(e, "code"));
+        lo_llm_error_from_http(st->err, PROVIDER, 0, lo_llm_jstr_(e, "code"),
+                               lo_llm_jstr_(e, "message") ? lo_llm_jstr_(e, "message")
+                                                          : "error in stream");
+        lo_llm_openai_refine_kind_(st->err, lo_llm_jstr_(e, "code"));
         return sfail(st, LO_EIO);
     }
     usage_from(&st->resp->usage, json_object_get(chunk, "usage"));
@@ -1017,7 +676,7 @@ static int on_chunk(stream_state *st, const json_t *chunk)
                                     offsetof(lo_llm_stream_event, reasoning_delta), reasoning))))
             return r;
     }
-    const char *content = jstr(delta, "content");
+    const char *content = lo_llm_jstr_(delta, "content");
     if (content && *content) {
         if ((r = close_reasoning(st)))
             return r;
@@ -1045,7 +704,7 @@ static int on_chunk(stream_state *st, const json_t *chunk)
         if ((r = on_tool_fragment(st, chunk, frag)))
             return r;
     }
-    const char *fr = jstr(choice, "finish_reason");
+    const char *fr = lo_llm_jstr_(choice, "finish_reason");
     if (fr && set_finish(st->resp, fr) != 0)
         return sfail(st, oom(st->err));
     return 0;
@@ -1148,24 +807,19 @@ static int chat_stream(const lo_llm_call *call, const lo_llm_request *req, lo_ll
     } else if (st.failed) {
         rc = st.rc;
     } else if (hrc) {
-        rc = transport_error(hrc, &he, err);
+        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
     } else if (res.status < 200 || res.status > 299) {
-        rc = http_error(&res, err);
+        rc = lo_llm_openai_http_error_(&res, err, PROVIDER);
     } else if (!st.done) {
         rc = fail(err, LO_LLM_ERR_STREAM, "the stream ended before data: [DONE]");
     }
     lo_sse_finish(st.sse);
     if (rc == 0) {
-        rate_limit_from_headers(res.headers, st.resp);
+        lo_llm_openai_rate_limit_(res.headers, st.resp);
         *out = st.resp;
         st.resp = NULL;
     } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
-        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_ERROR);
-        if (ev && (ev->error = lo_malloc(sizeof *ev->error))) {
-            *ev->error = *err;
-            fn(ev, ud);
-        }
-        lo_llm_stream_event_free(ev);
+        lo_llm_stream_error_event_(fn, ud, err);
     }
     lo_http_result_release(&res);
     lo_sse_free(st.sse);
