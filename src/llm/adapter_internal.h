@@ -26,6 +26,15 @@ int lo_llm_transport_error_(int rc, const lo_error *he, lo_llm_error *err, const
  * LO_STREAM_ERROR event carrying a copy of err. */
 void lo_llm_stream_error_event_(lo_llm_event_fn fn, void *ud, const lo_llm_error *err);
 
+/* ---- stream events ---- */
+
+/* A new event of type t with a copy of raw (when given); NULL on OOM. */
+lo_llm_stream_event *lo_llm_event_new_(lo_llm_stream_event_type t, const json_t *raw);
+/* A tool call from a stream's accumulated id, name and argument text (the
+ * arguments, "{}" when empty, only with complete_args); NULL on OOM. */
+lo_llm_tool_call *lo_llm_tool_call_new_(const char *id, const char *name, const lo_buf *args,
+                                        bool complete_args);
+
 /* ---- JSON ---- */
 
 /* json_object_set_new that reports failure. It steals v either way, also

@@ -53,6 +53,44 @@ void lo_llm_stream_error_event_(lo_llm_event_fn fn, void *ud, const lo_llm_error
     lo_llm_stream_event_free(ev);
 }
 
+/* ---- stream events ---- */
+
+lo_llm_stream_event *lo_llm_event_new_(lo_llm_stream_event_type t, const json_t *raw)
+{
+    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
+    if (ev && raw)
+        ev->raw = json_deep_copy(raw);
+    return ev;
+}
+
+lo_llm_tool_call *lo_llm_tool_call_new_(const char *id, const char *name, const lo_buf *args,
+                                        bool complete_args)
+{
+    lo_llm_tool_call *tc = lo_calloc(1, sizeof *tc);
+    if (!tc)
+        return NULL;
+    tc->id = lo_strdup(id ? id : "");
+    tc->name = lo_strdup(name ? name : "");
+    if (complete_args) {
+        const char *raw = args->len ? args->data : "{}";
+        tc->raw_arguments = lo_strdup(raw);
+        tc->arguments = json_loads(raw, 0, NULL);
+        if (tc->arguments && !json_is_object(tc->arguments)) {
+            json_decref(tc->arguments);
+            tc->arguments = NULL;
+        }
+    }
+    if (!tc->id || !tc->name || (complete_args && !tc->raw_arguments)) {
+        json_decref(tc->arguments);
+        free(tc->id);
+        free(tc->name);
+        free(tc->raw_arguments);
+        free(tc);
+        return NULL;
+    }
+    return tc;
+}
+
 /* ---- JSON ---- */
 
 bool lo_llm_put_(json_t *o, const char *k, json_t *v)

@@ -777,7 +777,6 @@ static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool
         return oom(err);
     }
     free(beta);
-    /* Ours first, then the caller's extras, then the terminator. */
     char url[2048];
     snprintf(url, sizeof url, "%s/v1/messages", call->base_url);
     *http_rc =
@@ -884,37 +883,12 @@ static int emit(stream_state *st, lo_llm_stream_event *ev)
 
 static lo_llm_stream_event *event_new(lo_llm_stream_event_type t, const json_t *raw)
 {
-    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
-    if (ev && raw)
-        ev->raw = json_deep_copy(raw);
-    return ev;
+    return lo_llm_event_new_(t, raw);
 }
 
 static lo_llm_tool_call *tool_call_new(const block *b, bool complete_args)
 {
-    lo_llm_tool_call *tc = lo_calloc(1, sizeof *tc);
-    if (!tc)
-        return NULL;
-    tc->id = lo_strdup(b->id ? b->id : "");
-    tc->name = lo_strdup(b->name ? b->name : "");
-    if (complete_args) {
-        const char *raw = b->text.len ? b->text.data : "{}";
-        tc->raw_arguments = lo_strdup(raw);
-        tc->arguments = json_loads(raw, 0, NULL);
-        if (tc->arguments && !json_is_object(tc->arguments)) {
-            json_decref(tc->arguments);
-            tc->arguments = NULL;
-        }
-    }
-    if (!tc->id || !tc->name || (complete_args && !tc->raw_arguments)) {
-        json_decref(tc->arguments);
-        free(tc->id);
-        free(tc->name);
-        free(tc->raw_arguments);
-        free(tc);
-        return NULL;
-    }
-    return tc;
+    return lo_llm_tool_call_new_(b->id, b->name, &b->text, complete_args);
 }
 
 static block *block_at(stream_state *st, const json_t *data, bool create)

@@ -656,10 +656,7 @@ static int emit(stream_state *st, lo_llm_stream_event *ev)
 
 static lo_llm_stream_event *event_new(lo_llm_stream_event_type t, const json_t *raw)
 {
-    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
-    if (ev && raw)
-        ev->raw = json_deep_copy(raw);
-    return ev;
+    return lo_llm_event_new_(t, raw);
 }
 
 /* An event carrying a copy of s in the field at *slot; NULL on OOM. */
@@ -679,29 +676,7 @@ static lo_llm_stream_event *event_with(lo_llm_stream_event_type t, const json_t 
 
 static lo_llm_tool_call *tool_call_new(const item *it, bool complete_args)
 {
-    lo_llm_tool_call *tc = lo_calloc(1, sizeof *tc);
-    if (!tc)
-        return NULL;
-    tc->id = lo_strdup(it->call_id ? it->call_id : "");
-    tc->name = lo_strdup(it->name ? it->name : "");
-    if (complete_args) {
-        const char *raw = it->args.len ? it->args.data : "{}";
-        tc->raw_arguments = lo_strdup(raw);
-        tc->arguments = json_loads(raw, 0, NULL);
-        if (tc->arguments && !json_is_object(tc->arguments)) {
-            json_decref(tc->arguments);
-            tc->arguments = NULL;
-        }
-    }
-    if (!tc->id || !tc->name || (complete_args && !tc->raw_arguments)) {
-        json_decref(tc->arguments);
-        free(tc->id);
-        free(tc->name);
-        free(tc->raw_arguments);
-        free(tc);
-        return NULL;
-    }
-    return tc;
+    return lo_llm_tool_call_new_(it->call_id, it->name, &it->args, complete_args);
 }
 
 static item *item_at(stream_state *st, const json_t *data, bool create)
