@@ -155,20 +155,11 @@ int lo_validate_or_raise(const lo_graph *g, const lo_lint_rule *extra, size_t n_
     for (size_t i = 0; i < out->n && !first; i++)
         if (out->v[i].severity == LO_SEV_ERROR)
             first = &out->v[i];
-    lo_error_at(err, LO_EVALIDATE, g->file, first->line, first->col,
-                "[%s] %s%s", first->rule, first->message,
-                n > 1 ? " (and more errors)" : "");
-    if (err) {
-        char tail[32];
+    char tail[40] = "";
+    if (n > 1)
         snprintf(tail, sizeof tail, " (%zu errors)", n);
-        if (n > 1) {
-            size_t len = strlen(err->msg);
-            const char *more = " (and more errors)";
-            if (len >= strlen(more))
-                err->msg[len - strlen(more)] = '\0';
-            strncat(err->msg, tail, sizeof err->msg - strlen(err->msg) - 1);
-        }
-    }
+    lo_error_at(err, LO_EVALIDATE, g->file, first->line, first->col, "[%s] %s%s", first->rule,
+                first->message, tail);
     return LO_EVALIDATE;
 }
 
