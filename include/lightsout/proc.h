@@ -96,4 +96,32 @@ typedef struct lo_proc_result {
  * LO_EINVAL for bad options. */
 int lo_proc_exec(const lo_proc_opts *o, lo_proc_result *r, lo_error *err);
 
+/* ---- the sandbox (src/base/sandbox.c) ----
+ *
+ * Commands of agents and validation gates can run under bubblewrap (`bwrap`,
+ * Debian package bubblewrap): the whole filesystem read-only, the working
+ * directory (and any extra writable paths) read-write, a private /tmp, a new
+ * PID namespace, and no network unless it is allowed. lo_sandbox_argv builds
+ * the command line; the caller runs it with lo_proc_exec as any other, so
+ * timeouts, budgets and process-group cleanup apply unchanged (bwrap is the
+ * group leader and --die-with-parent ties the namespace to it). */
+typedef struct lo_sandbox {
+    const char *workdir;          /* read-write and the initial cwd; required */
+    const char *const *writable;  /* more read-write paths, NULL-terminated; may be NULL */
+    bool network;                 /* keep the host network (default: none) */
+    bool share_tmp;               /* keep the host /tmp (default: a private tmpfs) */
+} lo_sandbox;
+
+/* True when bwrap is installed and can create a sandbox here (checked once
+ * per process by running one). When false, why (may be NULL) says what is
+ * missing, naming the package to install. Thread-safe. */
+bool lo_sandbox_available(char *why, size_t why_len);
+
+/* The argv that runs inner (NULL-terminated) inside the sandbox sb: a new
+ * NULL-terminated vector the caller frees with lo_sandbox_argv_free. NULL
+ * with err filled when sb is invalid (no workdir, a path that does not
+ * exist) or bwrap is not available. */
+char **lo_sandbox_argv(const lo_sandbox *sb, char *const *inner, lo_error *err);
+void lo_sandbox_argv_free(char **argv);
+
 #endif
