@@ -63,6 +63,20 @@ lo_llm_stream_event *lo_llm_event_new_(lo_llm_stream_event_type t, const json_t 
     return ev;
 }
 
+lo_llm_stream_event *lo_llm_event_str_(lo_llm_stream_event_type t, const json_t *raw,
+                                       size_t field, const char *s)
+{
+    lo_llm_stream_event *ev = lo_llm_event_new_(t, raw);
+    if (!ev)
+        return NULL;
+    char **slot = (char **)((char *)ev + field);
+    if ((raw && !ev->raw) || (s && !(*slot = lo_strdup(s)))) {
+        lo_llm_stream_event_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
 lo_llm_tool_call *lo_llm_tool_call_new_(const char *id, const char *name, const lo_buf *args,
                                         bool complete_args)
 {
@@ -115,6 +129,100 @@ bool lo_llm_push_if_(json_t *a, json_t *b, bool ok)
 const char *lo_llm_jstr_(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
+}
+
+int64_t lo_llm_count_(const json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v)
+                                                           : LO_TOKENS_UNREPORTED;
+}
+
+bool lo_llm_index_(const json_t *data, const char *key, size_t max, size_t *i)
+{
+    json_t *v = json_object_get(data, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (size_t)json_integer_value(v) > max)
+        return false;
+    *i = (size_t)json_integer_value(v);
+    return true;
+}
+
+void *lo_llm_grow_(void *arr, size_t *n, size_t elem, size_t i)
+{
+    if (i < *n)
+        return arr;
+    char *v = lo_realloc(arr, (i + 1) * elem);
+    if (!v)
+        return NULL;
+    memset(v + *n * elem, 0, (i + 1 - *n) * elem);
+    *n = i + 1;
+    return v;
+}
+
+/* ---- response building ---- */
+
+int lo_llm_message_add_other_(lo_llm_message *m, const char *name, const json_t *raw)
+{
+    if (m->n_parts == m->cap_parts) {
+        size_t cap = m->cap_parts ? m->cap_parts * 2 : 4;
+        lo_llm_part *v = lo_realloc(m->parts, cap * sizeof *v);
+        if (!v)
+            return LO_ENOMEM;
+        m->parts = v;
+        m->cap_parts = cap;
+    }
+    lo_llm_part *p = &m->parts[m->n_parts];
+    memset(p, 0, sizeof *p);
+    p->kind = LO_CONTENT_OTHER;
+    p->other.name = lo_strdup(name ? name : "unknown");
+    p->other.raw = json_deep_copy(raw);
+    if (!p->other.name || !p->other.raw) {
+        lo_llm_part_release(p);
+        return LO_ENOMEM;
+    }
+    m->n_parts++;
+    return 0;
+}
+
+int lo_llm_set_ids_(lo_llm_response *r, const json_t *obj, const char *provider)
+{
+    free(r->id);
+    free(r->model);
+    free(r->provider);
+    const char *id = lo_llm_jstr_(obj, "id"), *model = lo_llm_jstr_(obj, "model");
+    r->id = id ? lo_strdup(id) : NULL;
+    r->model = model ? lo_strdup(model) : NULL;
+    r->provider = lo_strdup(provider);
+    return r->provider && (r->id || !id) && (r->model || !model) ? 0 : LO_ENOMEM;
+}
+
+int lo_llm_set_finish_(lo_llm_response *r, const char *provider, const char *raw)
+{
+    free(r->finish.raw);
+    r->finish.raw = NULL;
+    r->finish.reason = lo_llm_finish_from_provider(provider, raw);
+    if (raw && !(r->finish.raw = lo_strdup(raw)))
+        return LO_ENOMEM;
+    return 0;
+}
+
+void lo_llm_keep_request_id_(json_t *raw, const json_t *hdrs, const char *header)
+{
+    const char *rid = lo_llm_jstr_(hdrs, header);
+    if (json_is_object(raw) && rid)
+        json_object_set_new(raw, "_request_id", json_string(rid));
+}
+
+const char *lo_llm_quote_body_(const lo_http_result *res, char *text, size_t n)
+{
+    size_t len = res->body.len < n - 1 ? res->body.len : n - 1;
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)res->body.data[i];
+        text[j++] = ch < 0x20 ? ' ' : (char)ch;
+    }
+    text[j] = 0;
+    return j ? text : "no error body";
 }
 
 /* ---- media ---- */
@@ -409,16 +517,8 @@ int lo_llm_openai_http_error_(const lo_http_result *res, lo_llm_error *err, cons
     const char *code = lo_llm_jstr_(e, "code");
     const char *param = lo_llm_jstr_(e, "param");
     char text[300];
-    if (!msg) {
-        size_t n = res->body.len < sizeof text - 1 ? res->body.len : sizeof text - 1;
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char ch = (unsigned char)res->body.data[i];
-            text[j++] = ch < 0x20 ? ' ' : (char)ch;
-        }
-        text[j] = 0;
-        msg = j ? text : "no error body";
-    }
+    if (!msg)
+        msg = lo_llm_quote_body_(res, text, sizeof text);
     lo_llm_error_from_http(err, provider, (int)res->status, code ? code : type, msg);
     lo_llm_openai_refine_kind_(err, code);
     err->retry_after = lo_llm_parse_retry_after_(lo_llm_jstr_(res->headers, "retry-after"));

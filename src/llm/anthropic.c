@@ -1,16 +1,14 @@
 /* The Anthropic Messages API adapter (unified-llm-spec §7 for Anthropic):
  * request translation with automatic prompt-cache breakpoints (§2.10),
- * response, error and stream translation. One blocking libcurl call per
- * request through lo_http_do; streams go through the lo_sse parser. JSON is
- * built and read with jansson only. The client (client.c) retries; this
- * file never does. */
+ * response and error translation; anthropic_stream.c translates streams.
+ * One blocking libcurl call per request (adapter_call.c). JSON is built and
+ * read with jansson only. The client (client.c) retries; this file never
+ * does. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-#include <curl/curl.h>
 
 #include "lightsout/http.h"
 #include "lightsout/llm.h"
@@ -563,7 +561,7 @@ static void rate_limit_from_headers(const json_t *hdrs, lo_llm_response *r)
 
 /* Anthropic's error types as the statuses they come with, so an error
  * event inside a stream classifies like the same error over HTTP. */
-static int status_of_type(const char *type)
+int lo_llm_anthropic_status_of_type_(const char *type)
 {
     static const struct {
         const char *type;
@@ -587,17 +585,8 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
     const char *type = lo_llm_jstr_(e, "type");
     const char *msg = lo_llm_jstr_(e, "message");
     char text[300];
-    if (!msg) {
-        /* Not the API's JSON (a proxy's HTML page, ...): quote its start. */
-        size_t n = res->body.len < sizeof text - 1 ? res->body.len : sizeof text - 1;
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char ch = (unsigned char)res->body.data[i];
-            text[j++] = ch < 0x20 ? ' ' : (char)ch;
-        }
-        text[j] = 0;
-        msg = j ? text : "no error body";
-    }
+    if (!msg)
+        msg = lo_llm_quote_body_(res, text, sizeof text);
     lo_llm_error_from_http(err, PROVIDER, (int)res->status, type, msg);
     if (res->status == 402 && err->kind == LO_LLM_ERR_PROVIDER) {
         err->kind = LO_LLM_ERR_QUOTA_EXCEEDED; /* Anthropic's billing_error */
@@ -616,30 +605,6 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
 }
 
 /* ---- response translation (§7.5) ---- */
-
-/* Append a part of kind OTHER (no constructor for it in the data model). */
-static int add_other(lo_llm_message *m, const char *name, const json_t *raw)
-{
-    if (m->n_parts == m->cap_parts) {
-        size_t cap = m->cap_parts ? m->cap_parts * 2 : 4;
-        lo_llm_part *v = lo_realloc(m->parts, cap * sizeof *v);
-        if (!v)
-            return LO_ENOMEM;
-        m->parts = v;
-        m->cap_parts = cap;
-    }
-    lo_llm_part *p = &m->parts[m->n_parts];
-    memset(p, 0, sizeof *p);
-    p->kind = LO_CONTENT_OTHER;
-    p->other.name = lo_strdup(name ? name : "unknown");
-    p->other.raw = json_deep_copy(raw);
-    if (!p->other.name || !p->other.raw) {
-        lo_llm_part_release(p);
-        return LO_ENOMEM;
-    }
-    m->n_parts++;
-    return 0;
-}
 
 /* One response content block -> one part. */
 static int add_block(lo_llm_message *m, const json_t *b)
@@ -665,31 +630,24 @@ static int add_block(lo_llm_message *m, const json_t *b)
         free(raw);
         return rc;
     }
-    return add_other(m, type, b);
-}
-
-static int64_t count(const json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v)
-                                                           : LO_TOKENS_UNREPORTED;
+    return lo_llm_message_add_other_(m, type, b);
 }
 
 /* Merge the counts a usage object reports (a stream reports them in two
  * halves) and recompute the total. Anthropic's input_tokens is already
  * the uncached input, as llm.h wants it. */
-static void usage_merge(lo_llm_usage *u, const json_t *uj)
+void lo_llm_anthropic_usage_merge_(lo_llm_usage *u, const json_t *uj)
 {
     if (!json_is_object(uj))
         return;
     int64_t v;
-    if ((v = count(uj, "input_tokens")) >= 0)
+    if ((v = lo_llm_count_(uj, "input_tokens")) >= 0)
         u->input_tokens = v;
-    if ((v = count(uj, "output_tokens")) >= 0)
+    if ((v = lo_llm_count_(uj, "output_tokens")) >= 0)
         u->output_tokens = v;
-    if ((v = count(uj, "cache_read_input_tokens")) >= 0)
+    if ((v = lo_llm_count_(uj, "cache_read_input_tokens")) >= 0)
         u->cache_read_tokens = v;
-    if ((v = count(uj, "cache_creation_input_tokens")) >= 0)
+    if ((v = lo_llm_count_(uj, "cache_creation_input_tokens")) >= 0)
         u->cache_write_tokens = v;
     int64_t parts[] = {u->input_tokens, u->output_tokens, u->cache_read_tokens,
                        u->cache_write_tokens};
@@ -700,31 +658,6 @@ static void usage_merge(lo_llm_usage *u, const json_t *uj)
     u->total_tokens = total;
 }
 
-static int set_finish(lo_llm_response *r, const char *raw)
-{
-    free(r->finish.raw);
-    r->finish.raw = NULL;
-    r->finish.reason = lo_llm_finish_from_provider(PROVIDER, raw);
-    if (raw && !(r->finish.raw = lo_strdup(raw)))
-        return LO_ENOMEM;
-    return 0;
-}
-
-/* id, model and provider of a message object into r. */
-static int set_ids(lo_llm_response *r, const json_t *msg)
-{
-    free(r->id);
-    free(r->model);
-    free(r->provider);
-    r->id = lo_llm_jstr_(msg, "id") ? lo_strdup(lo_llm_jstr_(msg, "id")) : NULL;
-    r->model = lo_llm_jstr_(msg, "model") ? lo_strdup(lo_llm_jstr_(msg, "model")) : NULL;
-    r->provider = lo_strdup(PROVIDER);
-    return r->provider && (r->id || !lo_llm_jstr_(msg, "id")) &&
-                   (r->model || !lo_llm_jstr_(msg, "model"))
-               ? 0
-               : LO_ENOMEM;
-}
-
 /* A whole Messages API response body -> r. */
 static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
 {
@@ -732,7 +665,7 @@ static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
     if (!lo_str_eq(lo_llm_jstr_(root, "type"), "message") || !json_is_array(content))
         return fail(err, LO_LLM_ERR_PROVIDER,
                     "unexpected response: not a message object with a content array");
-    if (set_ids(r, root) != 0)
+    if (lo_llm_set_ids_(r, root, PROVIDER) != 0)
         return oom(err);
     size_t i;
     json_t *b;
@@ -741,466 +674,53 @@ static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
         if (add_block(r->message, b) != 0)
             return oom(err);
     }
-    if (set_finish(r, lo_llm_jstr_(root, "stop_reason")) != 0)
+    if (lo_llm_set_finish_(r, PROVIDER, lo_llm_jstr_(root, "stop_reason")) != 0)
         return oom(err);
-    usage_merge(&r->usage, json_object_get(root, "usage"));
+    lo_llm_anthropic_usage_merge_(&r->usage, json_object_get(root, "usage"));
     return 0;
 }
 
-/* The request id travels in raw as "_request_id", where the official SDKs
- * expose it too. */
-static void keep_request_id(json_t *raw, const json_t *hdrs)
-{
-    const char *rid = lo_llm_jstr_(hdrs, "request-id");
-    if (json_is_object(raw) && rid)
-        json_object_set_new(raw, "_request_id", json_string(rid));
-}
+/* ---- the exchange (adapter_call.c runs it) ---- */
 
-/* ---- complete ---- */
-
-/* Build body and headers and perform the call. */
-static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool streaming,
-                        int (*on_data)(const char *, size_t, void *), void *ud,
-                        lo_http_result *res, int *http_rc, lo_error *he, lo_llm_error *err)
+static int prepare(const lo_llm_call *call, const lo_llm_request *req, bool streaming,
+                   lo_llm_prepared_ *p, lo_llm_error *err)
 {
     json_t *body;
     char *beta;
     int rc = build_body(req, streaming, &body, &beta, err);
     if (rc)
         return rc;
-    char *text = json_dumps(body, JSON_COMPACT);
+    p->body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    lo_llm_headers_ h;
-    if (!text || !build_headers(&h, call, beta, streaming)) {
-        free(text);
-        free(beta);
-        return oom(err);
-    }
+    bool ok = p->body && build_headers(&p->h, call, beta, streaming);
     free(beta);
-    char url[2048];
-    snprintf(url, sizeof url, "%s/v1/messages", call->base_url);
-    *http_rc =
-        lo_llm_http_post_(call, url, (const char *const *)h.v, h.n, text, on_data, ud, res, he);
-    lo_llm_headers_release_(&h);
-    free(text);
+    if (!ok)
+        return oom(err);
+    snprintf(p->url, sizeof p->url, "%s/v1/messages", call->base_url);
     return 0;
 }
+
+static int annotate(const lo_http_result *res, const lo_llm_prepared_ *p, lo_llm_response *r,
+                    lo_llm_error *err)
+{
+    rate_limit_from_headers(res->headers, r);
+    lo_llm_keep_request_id_(r->raw, res->headers, "request-id");
+    return 0;
+}
+
+const lo_llm_wire_ lo_llm_anthropic_wire_ = {
+    .provider = PROVIDER,
+    .prepare = prepare,
+    .http_error = http_error,
+    .parse = parse_response,
+    .annotate = annotate,
+    .last_event = "message_stop",
+};
 
 static int anthropic_complete(const lo_llm_call *call, const lo_llm_request *req,
                               lo_llm_response **out, lo_llm_error *err)
 {
-    *out = NULL;
-    lo_http_result res;
-    lo_error he = {0};
-    int hrc = 0;
-    memset(&res, 0, sizeof res);
-    int rc = send_request(call, req, false, NULL, NULL, &res, &hrc, &he, err);
-    if (rc)
-        return rc;
-    if (hrc) {
-        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
-    } else if (res.status < 200 || res.status > 299) {
-        rc = http_error(&res, err);
-    } else {
-        json_error_t je;
-        json_t *root = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, &je);
-        lo_llm_response *r = root ? lo_llm_response_new() : NULL;
-        if (!root) {
-            rc = fail(err, LO_LLM_ERR_PROVIDER, "malformed JSON in the response body: %s (at %d)",
-                      je.text, je.position);
-        } else if (!r) {
-            rc = oom(err);
-        } else if ((rc = parse_response(root, r, err)) == 0) {
-            rate_limit_from_headers(res.headers, r);
-            keep_request_id(root, res.headers);
-            r->raw = root;
-            root = NULL;
-            *out = r;
-            r = NULL;
-        }
-        lo_llm_response_free(r);
-        json_decref(root);
-    }
-    lo_http_result_release(&res);
-    return rc;
-}
-
-/* ---- streaming (§7.7) ---- */
-
-typedef enum block_kind { B_TEXT, B_THINKING, B_REDACTED, B_TOOL, B_OTHER } block_kind;
-
-typedef struct block {
-    block_kind kind;
-    bool open;
-    lo_buf text;  /* text, thinking text, or tool input JSON */
-    lo_buf sig;   /* thinking signature */
-    char *id, *name;
-    json_t *raw;  /* the start block: OTHER and REDACTED */
-} block;
-
-typedef struct stream_state {
-    lo_llm_event_fn fn;
-    void *ud;
-    lo_sse *sse;
-    lo_llm_response *resp;
-    block *blocks;
-    size_t n_blocks;
-    bool started, stopped, delivered;
-    bool failed;   /* err is filled: stop reading */
-    int rc;
-    lo_llm_error *err;
-} stream_state;
-
-static void block_release(block *b)
-{
-    lo_buf_release(&b->text);
-    lo_buf_release(&b->sig);
-    free(b->id);
-    free(b->name);
-    json_decref(b->raw);
-}
-
-static int sfail(stream_state *st, int rc)
-{
-    st->failed = true;
-    st->rc = rc;
-    return 1;
-}
-
-/* Deliver ev (freed here). Non-zero when the stream must stop. */
-static int emit(stream_state *st, lo_llm_stream_event *ev)
-{
-    if (!ev)
-        return sfail(st, oom(st->err));
-    st->delivered = true;
-    int stop = st->fn ? st->fn(ev, st->ud) : 0;
-    ev->response = NULL; /* the accumulated response stays ours (FINISH lends it) */
-    lo_llm_stream_event_free(ev);
-    if (stop)
-        return sfail(st, fail(st->err, LO_LLM_ERR_ABORT, "stream stopped by the event handler"));
-    return 0;
-}
-
-static lo_llm_stream_event *event_new(lo_llm_stream_event_type t, const json_t *raw)
-{
-    return lo_llm_event_new_(t, raw);
-}
-
-static lo_llm_tool_call *tool_call_new(const block *b, bool complete_args)
-{
-    return lo_llm_tool_call_new_(b->id, b->name, &b->text, complete_args);
-}
-
-static block *block_at(stream_state *st, const json_t *data, bool create)
-{
-    json_t *iv = json_object_get(data, "index");
-    if (!json_is_integer(iv) || json_integer_value(iv) < 0 || json_integer_value(iv) > 100000)
-        return NULL;
-    size_t i = (size_t)json_integer_value(iv);
-    if (i >= st->n_blocks) {
-        if (!create)
-            return NULL;
-        block *v = lo_realloc(st->blocks, (i + 1) * sizeof *v);
-        if (!v)
-            return NULL;
-        memset(v + st->n_blocks, 0, (i + 1 - st->n_blocks) * sizeof *v);
-        for (size_t j = st->n_blocks; j <= i; j++) {
-            lo_buf_init(&v[j].text, 0);
-            lo_buf_init(&v[j].sig, 0);
-        }
-        st->blocks = v;
-        st->n_blocks = i + 1;
-    }
-    return &st->blocks[i];
-}
-
-static char *index_id(const json_t *data)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(data, "index")));
-    return lo_strdup(buf);
-}
-
-static int on_block_start(stream_state *st, const json_t *data)
-{
-    block *b = block_at(st, data, true);
-    const json_t *cb = json_object_get(data, "content_block");
-    if (!b || !json_is_object(cb))
-        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "content_block_start without a block"));
-    block_release(b);
-    memset(b, 0, sizeof *b);
-    lo_buf_init(&b->text, 0);
-    lo_buf_init(&b->sig, 0);
-    b->open = true;
-    const char *type = lo_llm_jstr_(cb, "type");
-    lo_llm_stream_event *ev = NULL;
-    if (lo_str_eq(type, "text")) {
-        b->kind = B_TEXT;
-        if (lo_llm_jstr_(cb, "text") && lo_buf_puts(&b->text, lo_llm_jstr_(cb, "text")) != 0)
-            return sfail(st, oom(st->err));
-        if ((ev = event_new(LO_STREAM_TEXT_START, data)) && !(ev->text_id = index_id(data))) {
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-    } else if (lo_str_eq(type, "thinking")) {
-        b->kind = B_THINKING;
-        ev = event_new(LO_STREAM_REASONING_START, data);
-    } else if (lo_str_eq(type, "tool_use")) {
-        b->kind = B_TOOL;
-        b->id = lo_llm_jstr_(cb, "id") ? lo_strdup(lo_llm_jstr_(cb, "id")) : NULL;
-        b->name = lo_llm_jstr_(cb, "name") ? lo_strdup(lo_llm_jstr_(cb, "name")) : NULL;
-        if (!b->id || !b->name)
-            return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "tool_use block without id or name"));
-        if ((ev = event_new(LO_STREAM_TOOL_CALL_START, data)) &&
-            !(ev->tool_call = tool_call_new(b, false))) {
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-    } else {
-        b->kind = lo_str_eq(type, "redacted_thinking") ? B_REDACTED : B_OTHER;
-        if (!(b->raw = json_deep_copy(cb)))
-            return sfail(st, oom(st->err));
-        ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
-    }
-    return emit(st, ev);
-}
-
-static int on_block_delta(stream_state *st, const json_t *data)
-{
-    block *b = block_at(st, data, false);
-    const json_t *d = json_object_get(data, "delta");
-    if (!b || !b->open || !json_is_object(d))
-        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
-                              "content_block_delta for a block that is not open"));
-    const char *type = lo_llm_jstr_(d, "type");
-    lo_llm_stream_event *ev = NULL;
-    if (lo_str_eq(type, "text_delta") && b->kind == B_TEXT) {
-        const char *t = lo_llm_jstr_(d, "text") ? lo_llm_jstr_(d, "text") : "";
-        if (lo_buf_puts(&b->text, t) != 0)
-            return sfail(st, oom(st->err));
-        if ((ev = event_new(LO_STREAM_TEXT_DELTA, data)) &&
-            (!(ev->delta = lo_strdup(t)) || !(ev->text_id = index_id(data)))) {
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-    } else if (lo_str_eq(type, "thinking_delta") && b->kind == B_THINKING) {
-        const char *t = lo_llm_jstr_(d, "thinking") ? lo_llm_jstr_(d, "thinking") : "";
-        if (lo_buf_puts(&b->text, t) != 0)
-            return sfail(st, oom(st->err));
-        if ((ev = event_new(LO_STREAM_REASONING_DELTA, data)) &&
-            !(ev->reasoning_delta = lo_strdup(t))) {
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-    } else if (lo_str_eq(type, "signature_delta") && b->kind == B_THINKING) {
-        /* The signature is opaque: kept whole for the round trip, not shown. */
-        if (lo_buf_puts(&b->sig,
-                        lo_llm_jstr_(d, "signature") ? lo_llm_jstr_(d, "signature") : "") != 0)
-            return sfail(st, oom(st->err));
-        return 0;
-    } else if (lo_str_eq(type, "input_json_delta") && b->kind == B_TOOL) {
-        const char *t = lo_llm_jstr_(d, "partial_json") ? lo_llm_jstr_(d, "partial_json") : "";
-        if (lo_buf_puts(&b->text, t) != 0)
-            return sfail(st, oom(st->err));
-        if ((ev = event_new(LO_STREAM_TOOL_CALL_DELTA, data)) &&
-            (!(ev->delta = lo_strdup(t)) || !(ev->tool_call = tool_call_new(b, false)))) {
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-    } else {
-        /* citations_delta and deltas of blocks we keep verbatim. */
-        ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
-    }
-    return emit(st, ev);
-}
-
-static int on_block_stop(stream_state *st, const json_t *data)
-{
-    block *b = block_at(st, data, false);
-    if (!b || !b->open)
-        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
-                              "content_block_stop for a block that is not open"));
-    b->open = false;
-    lo_llm_message *m = st->resp->message;
-    lo_llm_stream_event *ev = NULL;
-    int rc = 0;
-    switch (b->kind) {
-    case B_TEXT:
-        rc = lo_llm_message_add_text(m, b->text.data ? b->text.data : "");
-        if (!rc && (ev = event_new(LO_STREAM_TEXT_END, data)) && !(ev->text_id = index_id(data))) {
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-        break;
-    case B_THINKING:
-        rc = lo_llm_message_add_thinking(m, b->text.data ? b->text.data : "",
-                                         b->sig.len ? b->sig.data : NULL);
-        if (!rc)
-            ev = event_new(LO_STREAM_REASONING_END, data);
-        break;
-    case B_TOOL: {
-        /* The arguments are whole now: parse them once, here. */
-        const char *raw = b->text.len ? b->text.data : "{}";
-        rc = lo_llm_message_add_tool_call(m, b->id, b->name, NULL, raw);
-        if (!rc && (ev = event_new(LO_STREAM_TOOL_CALL_END, data)) &&
-            !(ev->tool_call = tool_call_new(b, true))) {
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-        break;
-    }
-    case B_REDACTED:
-        rc = lo_llm_jstr_(b->raw, "data")
-                 ? lo_llm_message_add_redacted_thinking(m, lo_llm_jstr_(b->raw, "data"))
-                 : add_other(m, "redacted_thinking", b->raw);
-        if (!rc)
-            ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
-        break;
-    case B_OTHER:
-        rc = add_other(m, lo_llm_jstr_(b->raw, "type"), b->raw);
-        if (!rc)
-            ev = event_new(LO_STREAM_PROVIDER_EVENT, data);
-        break;
-    }
-    if (rc)
-        return sfail(st, oom(st->err));
-    return emit(st, ev);
-}
-
-static int on_sse(const lo_sse_event *sev, void *ud)
-{
-    stream_state *st = ud;
-    if (st->failed || st->stopped)
-        return st->failed;
-    json_error_t je;
-    json_t *data = json_loadb(sev->data, sev->data_len, 0, &je);
-    if (!json_is_object(data)) {
-        json_decref(data);
-        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM,
-                              "malformed JSON in stream event \"%s\": %s", sev->type,
-                              data ? "not an object" : je.text));
-    }
-    /* The payload's own type is the reliable one (§7.7). */
-    const char *type = lo_llm_jstr_(data, "type");
-    if (!type)
-        type = sev->type;
-    int r = 0;
-    if (strcmp(type, "message_start") == 0) {
-        json_t *msg = json_object_get(data, "message");
-        if (set_ids(st->resp, msg) != 0)
-            r = sfail(st, oom(st->err));
-        else {
-            usage_merge(&st->resp->usage, json_object_get(msg, "usage"));
-            st->started = true;
-            r = emit(st, event_new(LO_STREAM_START, data));
-        }
-    } else if (!st->started && strcmp(type, "error") != 0 && strcmp(type, "ping") != 0) {
-        r = sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "stream event %s before message_start",
-                           type));
-    } else if (strcmp(type, "content_block_start") == 0) {
-        r = on_block_start(st, data);
-    } else if (strcmp(type, "content_block_delta") == 0) {
-        r = on_block_delta(st, data);
-    } else if (strcmp(type, "content_block_stop") == 0) {
-        r = on_block_stop(st, data);
-    } else if (strcmp(type, "message_delta") == 0) {
-        const char *sr = lo_llm_jstr_(json_object_get(data, "delta"), "stop_reason");
-        if (sr && set_finish(st->resp, sr) != 0)
-            r = sfail(st, oom(st->err));
-        else
-            usage_merge(&st->resp->usage, json_object_get(data, "usage"));
-    } else if (strcmp(type, "message_stop") == 0) {
-        st->stopped = true;
-        lo_llm_stream_event *ev = event_new(LO_STREAM_FINISH, data);
-        bool ok = ev != NULL;
-        if (ok) {
-            ev->has_finish = true;
-            ev->finish_reason.reason = st->resp->finish.reason;
-            ok = !st->resp->finish.raw ||
-                 (ev->finish_reason.raw = lo_strdup(st->resp->finish.raw)) != NULL;
-            ev->has_usage = true;
-            ev->usage = st->resp->usage;
-            ev->response = st->resp; /* lent for the callback; emit takes it back */
-        }
-        if (!ok) {
-            if (ev)
-                ev->response = NULL;
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-        r = emit(st, ev);
-    } else if (strcmp(type, "error") == 0) {
-        json_t *e = json_object_get(data, "error");
-        const char *etype = lo_llm_jstr_(e, "type");
-        int status = status_of_type(etype);
-        lo_llm_error_from_http(st->err, PROVIDER, status, etype,
-                               lo_llm_jstr_(e, "message") ? lo_llm_jstr_(e, "message")
-                                                          : "error event in stream");
-        st->err->status = 0; /* it came in the stream, not as an HTTP status */
-        r = sfail(st, LO_EIO);
-    } else if (strcmp(type, "ping") != 0) {
-        r = emit(st, event_new(LO_STREAM_PROVIDER_EVENT, data));
-    }
-    json_decref(data);
-    return r;
-}
-
-static int on_data(const char *buf, size_t len, void *ud)
-{
-    stream_state *st = ud;
-    int r = lo_sse_feed(st->sse, buf, len);
-    if (r < 0 && !st->failed)
-        sfail(st, r == LO_ENOMEM ? oom(st->err)
-                                 : fail(st->err, LO_LLM_ERR_STREAM, "stream event over the size limit"));
-    return st->failed;
-}
-
-static int anthropic_stream(const lo_llm_call *call, const lo_llm_request *req,
-                            lo_llm_event_fn fn, void *ud, lo_llm_response **out,
-                            lo_llm_error *err)
-{
-    *out = NULL;
-    stream_state st = {.fn = fn, .ud = ud, .err = err};
-    st.resp = lo_llm_response_new();
-    st.sse = st.resp ? lo_sse_new(on_sse, &st, 0) : NULL;
-    if (!st.sse) {
-        lo_llm_response_free(st.resp);
-        return oom(err);
-    }
-    lo_http_result res;
-    lo_error he = {0};
-    int hrc = 0;
-    memset(&res, 0, sizeof res);
-    int rc = send_request(call, req, true, on_data, &st, &res, &hrc, &he, err);
-    if (rc) {
-        /* nothing was sent */
-    } else if (st.failed) {
-        rc = st.rc;
-    } else if (hrc) {
-        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
-    } else if (res.status < 200 || res.status > 299) {
-        rc = http_error(&res, err);
-    } else if (!st.stopped) {
-        /* Cut: the connection closed cleanly but the API's last word,
-         * message_stop, never came (an unfinished event is discarded). */
-        rc = fail(err, LO_LLM_ERR_STREAM, "the stream ended before message_stop");
-    }
-    lo_sse_finish(st.sse);
-    if (rc == 0) {
-        rate_limit_from_headers(res.headers, st.resp);
-        *out = st.resp;
-        st.resp = NULL;
-    } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
-        /* After the first event, a failure reaches the handler as an event. */
-        lo_llm_stream_error_event_(fn, ud, err);
-    }
-    lo_http_result_release(&res);
-    lo_sse_free(st.sse);
-    for (size_t i = 0; i < st.n_blocks; i++)
-        block_release(&st.blocks[i]);
-    free(st.blocks);
-    lo_llm_response_free(st.resp);
-    return rc;
+    return lo_llm_complete_run_(&lo_llm_anthropic_wire_, call, req, out, err);
 }
 
 const lo_llm_adapter lo_llm_anthropic_adapter = {
@@ -1209,5 +729,5 @@ const lo_llm_adapter lo_llm_anthropic_adapter = {
     .base_url_env = "ANTHROPIC_BASE_URL",
     .default_base_url = "https://api.anthropic.com",
     .complete = anthropic_complete,
-    .stream = anthropic_stream,
+    .stream = lo_llm_anthropic_stream_,
 };

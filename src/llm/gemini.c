@@ -11,8 +11,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "lightsout/http.h"
 #include "lightsout/llm.h"
 #include "lightsout/net.h"
@@ -519,7 +517,7 @@ static bool daily_quota(const char *msg, const json_t *details)
 
 /* §7.6: {"error": {code, message, status, details}} -> the taxonomy, by the
  * gRPC status name where there is one (it says more than the HTTP status). */
-static int http_error(const lo_http_result *res, lo_llm_error *err)
+int lo_llm_gemini_http_error_(const lo_http_result *res, lo_llm_error *err)
 {
     json_t *body = res->body.len ? json_loadb(res->body.data, res->body.len, 0, NULL) : NULL;
     json_t *e = json_object_get(body, "error");
@@ -528,15 +526,8 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
     const char *msg = lo_llm_jstr_(e, "message"), *status = lo_llm_jstr_(e, "status");
     json_t *details = json_object_get(e, "details");
     char text[300];
-    if (!msg) {
-        size_t n = res->body.len < sizeof text - 1 ? res->body.len : sizeof text - 1, j = 0;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char ch = (unsigned char)res->body.data[i];
-            text[j++] = ch < 0x20 ? ' ' : (char)ch;
-        }
-        text[j] = 0;
-        msg = j ? text : "no error body";
-    }
+    if (!msg)
+        msg = lo_llm_quote_body_(res, text, sizeof text);
     lo_llm_error_from_http(err, PROVIDER, (int)res->status, status, msg);
     lo_llm_error_kind k = status ? lo_llm_error_from_grpc(status, msg) : err->kind;
     if (k == LO_LLM_ERR_PROVIDER || k == LO_LLM_ERR_ACCESS_DENIED)
@@ -555,62 +546,40 @@ static int http_error(const lo_http_result *res, lo_llm_error *err)
     return LO_EIO;
 }
 
-/* POST the request. Returns non-zero only when nothing was sent; the HTTP
- * outcome is in *res and *http_rc. */
-static int send_request(const lo_llm_call *call, const lo_llm_request *req, bool streaming,
-                        int (*on_data)(const char *, size_t, void *), void *ud,
-                        lo_http_result *res, int *http_rc, lo_error *he, lo_llm_error *err)
+static int prepare(const lo_llm_call *call, const lo_llm_request *req, bool streaming,
+                   lo_llm_prepared_ *p, lo_llm_error *err)
 {
     json_t *body;
     int rc = build_body(req, &body, err);
     if (rc)
         return rc;
-    char *text = json_dumps(body, JSON_COMPACT);
+    p->body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    size_t kn = strlen(call->api_key) + 20;
-    char *key = lo_malloc(kn);
-    if (!text || !key) {
-        free(text);
-        free(key);
+    const char *const *extra = call->headers;
+    bool ok = p->body && (!*call->api_key ||
+                          lo_llm_header_add_(&p->h, extra, "x-goog-api-key", call->api_key)) &&
+              lo_llm_header_add_(&p->h, extra, "Content-Type", "application/json") &&
+              lo_llm_header_add_(&p->h, extra, "Accept",
+                                 streaming ? "text/event-stream" : "application/json");
+    if (!ok)
         return oom(err);
-    }
-    snprintf(key, kn, "x-goog-api-key: %s", call->api_key);
-    const char *ours[3];
-    size_t n = 0;
-    if (*call->api_key && !lo_llm_caller_sets_(call->headers, "x-goog-api-key"))
-        ours[n++] = key;
-    if (!lo_llm_caller_sets_(call->headers, "Content-Type"))
-        ours[n++] = "Content-Type: application/json";
-    if (!lo_llm_caller_sets_(call->headers, "Accept"))
-        ours[n++] = streaming ? "Accept: text/event-stream" : "Accept: application/json";
     /* "models/x" and "x" name the same model; a base URL that already ends
      * in a version (a proxy's) is used as it is. */
     const char *model = strncmp(req->model, "models/", 7) == 0 ? req->model + 7 : req->model;
     size_t bl = strlen(call->base_url);
     bool versioned = (bl >= 7 && strcmp(call->base_url + bl - 7, "/v1beta") == 0) ||
                      (bl >= 3 && strcmp(call->base_url + bl - 3, "/v1") == 0);
-    char url[2048];
-    snprintf(url, sizeof url, "%s%s/models/%s:%s", call->base_url, versioned ? "" : "/v1beta",
-             model, streaming ? "streamGenerateContent?alt=sse" : "generateContent");
-    *http_rc = lo_llm_http_post_(call, url, ours, n, text, on_data, ud, res, he);
-    memset(key, 0, kn); /* wiped before it goes back to the heap */
-    free(key);
-    free(text);
+    snprintf(p->url, sizeof p->url, "%s%s/models/%s:%s", call->base_url,
+             versioned ? "" : "/v1beta", model,
+             streaming ? "streamGenerateContent?alt=sse" : "generateContent");
     return 0;
 }
 
 /* ---- response translation (§7.5) ---- */
 
+/* A part this adapter does not model, named by its first key. */
 static int add_other(lo_llm_message *m, const json_t *raw)
 {
-    if (m->n_parts == m->cap_parts) {
-        size_t cap = m->cap_parts ? m->cap_parts * 2 : 4;
-        lo_llm_part *v = lo_realloc(m->parts, cap * sizeof *v);
-        if (!v)
-            return LO_ENOMEM;
-        m->parts = v;
-        m->cap_parts = cap;
-    }
     const char *name = "unknown";
     const char *k;
     json_t *v;
@@ -621,17 +590,7 @@ static int add_other(lo_llm_message *m, const json_t *raw)
             break;
         }
     }
-    lo_llm_part *p = &m->parts[m->n_parts];
-    memset(p, 0, sizeof *p);
-    p->kind = LO_CONTENT_OTHER;
-    p->other.name = lo_strdup(name);
-    p->other.raw = json_deep_copy(raw);
-    if (!p->other.name || !p->other.raw) {
-        lo_llm_part_release(p);
-        return LO_ENOMEM;
-    }
-    m->n_parts++;
-    return 0;
+    return lo_llm_message_add_other_(m, name, raw);
 }
 
 static int append(char **dst, const char *s)
@@ -649,7 +608,7 @@ static int append(char **dst, const char *s)
  * text or thinking part it continues. A signature on a non-thought part
  * becomes a THINKING part with no text just before it, which the request
  * side sends back on the same part. *n_calls numbers the synthetic ids. */
-static int add_part(lo_llm_message *m, const json_t *p, int *n_calls, bool merge)
+int lo_llm_gemini_add_part_(lo_llm_message *m, const json_t *p, int *n_calls, bool merge)
 {
     const char *text = lo_llm_jstr_(p, "text"), *sig = lo_llm_jstr_(p, "thoughtSignature");
     json_t *fc = json_object_get(p, "functionCall");
@@ -682,24 +641,20 @@ static int add_part(lo_llm_message *m, const json_t *p, int *n_calls, bool merge
         json_is_object(args) ? json_deep_copy(args) : json_object(), NULL);
 }
 
-static int64_t count(const json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v)
-                                                           : LO_TOKENS_UNREPORTED;
-}
-
 /* usageMetadata -> llm.h's convention. Gemini counts cached tokens inside
  * promptTokenCount and leaves cachedContentTokenCount and
  * thoughtsTokenCount out when they are zero. Output includes the thoughts
  * (billed as output); tool-use prompt tokens count as input. */
-static void usage_from(lo_llm_usage *u, const json_t *um)
+void lo_llm_gemini_usage_from_(lo_llm_usage *u, const json_t *um)
 {
     if (!json_is_object(um))
         return;
-    int64_t prompt = count(um, "promptTokenCount"), cached = count(um, "cachedContentTokenCount");
-    int64_t cand = count(um, "candidatesTokenCount"), thoughts = count(um, "thoughtsTokenCount");
-    int64_t tool = count(um, "toolUsePromptTokenCount"), total = count(um, "totalTokenCount");
+    int64_t prompt = lo_llm_count_(um, "promptTokenCount");
+    int64_t cached = lo_llm_count_(um, "cachedContentTokenCount");
+    int64_t cand = lo_llm_count_(um, "candidatesTokenCount");
+    int64_t thoughts = lo_llm_count_(um, "thoughtsTokenCount");
+    int64_t tool = lo_llm_count_(um, "toolUsePromptTokenCount");
+    int64_t total = lo_llm_count_(um, "totalTokenCount");
     u->cache_read_tokens = cached >= 0 ? cached : prompt >= 0 ? 0 : LO_TOKENS_UNREPORTED;
     u->cache_write_tokens = LO_TOKENS_UNREPORTED;
     u->input_tokens = prompt < 0 ? LO_TOKENS_UNREPORTED
@@ -715,7 +670,7 @@ static void usage_from(lo_llm_usage *u, const json_t *um)
 
 /* finishReason -> the unified reason. Gemini has no tool-call reason: a
  * STOP with function calls in the message finished for tool calls. */
-static int set_finish(lo_llm_response *r, const char *raw)
+int lo_llm_gemini_set_finish_(lo_llm_response *r, const char *raw)
 {
     lo_llm_finish f = lo_llm_finish_from_provider(PROVIDER, raw);
     if (lo_str_eq(raw, "SPII") || lo_str_eq(raw, "IMAGE_SAFETY"))
@@ -733,7 +688,7 @@ static int set_finish(lo_llm_response *r, const char *raw)
 
 /* The finish reason of a chunk or response: the candidate's, or the prompt
  * feedback's blockReason when the prompt itself was blocked. */
-static const char *finish_of(const json_t *root)
+const char *lo_llm_gemini_finish_of_(const json_t *root)
 {
     const json_t *cand = json_array_get(json_object_get(root, "candidates"), 0);
     const char *f = lo_llm_jstr_(cand, "finishReason");
@@ -742,7 +697,7 @@ static const char *finish_of(const json_t *root)
     return f;
 }
 
-static int set_ids(lo_llm_response *r, const json_t *root)
+int lo_llm_gemini_set_ids_(lo_llm_response *r, const json_t *root)
 {
     if (!r->provider && !(r->provider = lo_strdup(PROVIDER)))
         return LO_ENOMEM;
@@ -758,10 +713,11 @@ static int set_ids(lo_llm_response *r, const json_t *root)
 static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
 {
     json_t *cands = json_object_get(root, "candidates");
-    if (!json_is_object(root) || (!json_is_array(cands) && !json_object_get(root, "promptFeedback")))
+    if (!json_is_object(root) ||
+        (!json_is_array(cands) && !json_object_get(root, "promptFeedback")))
         return fail(err, LO_LLM_ERR_PROVIDER,
                     "unexpected response: not a GenerateContentResponse with candidates");
-    if (set_ids(r, root) != 0)
+    if (lo_llm_gemini_set_ids_(r, root) != 0)
         return oom(err);
     int n_calls = 0;
     size_t i;
@@ -769,333 +725,27 @@ static int parse_response(json_t *root, lo_llm_response *r, lo_llm_error *err)
     json_array_foreach(json_object_get(json_object_get(json_array_get(cands, 0), "content"),
                                        "parts"), i, p)
     {
-        if (json_is_object(p) && add_part(r->message, p, &n_calls, false) != 0)
+        if (json_is_object(p) && lo_llm_gemini_add_part_(r->message, p, &n_calls, false) != 0)
             return oom(err);
     }
-    if (set_finish(r, finish_of(root)) != 0)
+    if (lo_llm_gemini_set_finish_(r, lo_llm_gemini_finish_of_(root)) != 0)
         return oom(err);
-    usage_from(&r->usage, json_object_get(root, "usageMetadata"));
+    lo_llm_gemini_usage_from_(&r->usage, json_object_get(root, "usageMetadata"));
     return 0;
 }
+
+const lo_llm_wire_ lo_llm_gemini_wire_ = {
+    .provider = PROVIDER,
+    .prepare = prepare,
+    .http_error = lo_llm_gemini_http_error_,
+    .parse = parse_response,
+    .last_event = "a finishReason",
+};
 
 static int gemini_complete(const lo_llm_call *call, const lo_llm_request *req,
                            lo_llm_response **out, lo_llm_error *err)
 {
-    *out = NULL;
-    lo_http_result res;
-    lo_error he = {0};
-    int hrc = 0;
-    memset(&res, 0, sizeof res);
-    int rc = send_request(call, req, false, NULL, NULL, &res, &hrc, &he, err);
-    if (rc)
-        return rc;
-    if (hrc) {
-        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
-    } else if (res.status < 200 || res.status > 299) {
-        rc = http_error(&res, err);
-    } else {
-        json_error_t je;
-        json_t *root = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, &je);
-        lo_llm_response *r = root ? lo_llm_response_new() : NULL;
-        if (!root) {
-            rc = fail(err, LO_LLM_ERR_PROVIDER, "malformed JSON in the response body: %s (at %d)",
-                      je.text, je.position);
-        } else if (!r) {
-            rc = oom(err);
-        } else if ((rc = parse_response(root, r, err)) == 0) {
-            r->raw = root;
-            root = NULL;
-            *out = r;
-            r = NULL;
-        }
-        lo_llm_response_free(r);
-        json_decref(root);
-    }
-    lo_http_result_release(&res);
-    return rc;
-}
-
-/* ---- streaming (§7.7): every data: event is a whole GenerateContentResponse ---- */
-
-typedef struct stream_state {
-    lo_llm_event_fn fn;
-    void *ud;
-    lo_sse *sse;
-    lo_llm_response *resp;
-    int n_calls, n_text;
-    bool started, text_open, reasoning_open, delivered, failed;
-    char *finish;        /* the finishReason once seen */
-    int rc;
-    lo_llm_error *err;
-} stream_state;
-
-static int sfail(stream_state *st, int rc)
-{
-    st->failed = true;
-    st->rc = rc;
-    return 1;
-}
-
-static int emit(stream_state *st, lo_llm_stream_event *ev, const json_t *raw)
-{
-    if (!ev || (raw && !(ev->raw = json_deep_copy(raw)))) {
-        lo_llm_stream_event_free(ev);
-        return sfail(st, oom(st->err));
-    }
-    st->delivered = true;
-    int stop = st->fn ? st->fn(ev, st->ud) : 0;
-    ev->response = NULL; /* the accumulated response stays ours (FINISH lends it) */
-    lo_llm_stream_event_free(ev);
-    if (stop)
-        return sfail(st, fail(st->err, LO_LLM_ERR_ABORT, "stream stopped by the event handler"));
-    return 0;
-}
-
-/* A text event of segment id, with a copy of delta when given. */
-static lo_llm_stream_event *text_event(lo_llm_stream_event_type t, const char *id,
-                                       const char *delta)
-{
-    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
-    if (ev && ((id && !(ev->text_id = lo_strdup(id))) ||
-               (delta && !(ev->delta = lo_strdup(delta))))) {
-        lo_llm_stream_event_free(ev);
-        return NULL;
-    }
-    return ev;
-}
-
-/* Close the open text segment and reasoning: their END events. */
-static int close_segments(stream_state *st, const json_t *raw)
-{
-    char id[16];
-    snprintf(id, sizeof id, "%d", st->n_text);
-    int r = 0;
-    if (st->text_open) {
-        st->text_open = false;
-        r = emit(st, text_event(LO_STREAM_TEXT_END, id, NULL), raw);
-    }
-    if (!r && st->reasoning_open) {
-        st->reasoning_open = false;
-        r = emit(st, lo_llm_stream_event_new(LO_STREAM_REASONING_END), raw);
-    }
-    return r;
-}
-
-/* A TOOL_CALL_* event with a copy of the call (arguments raw and parsed). */
-static lo_llm_stream_event *call_event(lo_llm_stream_event_type t, const lo_llm_tool_call *tc,
-                                       bool with_args)
-{
-    lo_llm_stream_event *ev = lo_llm_stream_event_new(t);
-    lo_llm_tool_call *c = ev ? lo_calloc(1, sizeof *c) : NULL;
-    if (c)
-        ev->tool_call = c;
-    bool ok = c && (c->id = lo_strdup(tc->id)) && (c->name = lo_strdup(tc->name));
-    if (ok && with_args) {
-        ok = (c->arguments = json_deep_copy(tc->arguments)) &&
-             (c->raw_arguments = json_dumps(tc->arguments, JSON_COMPACT));
-        if (ok && t == LO_STREAM_TOOL_CALL_DELTA)
-            ok = (ev->delta = lo_strdup(c->raw_arguments)) != NULL;
-    }
-    if (!ok) {
-        lo_llm_stream_event_free(ev);
-        return NULL;
-    }
-    return ev;
-}
-
-/* One part of a chunk: into the accumulated message, then its events. */
-static int on_part(stream_state *st, const json_t *p, const json_t *raw)
-{
-    lo_llm_message *m = st->resp->message;
-    size_t before = m->n_parts;
-    if (add_part(m, p, &st->n_calls, true) != 0)
-        return sfail(st, oom(st->err));
-    const char *text = lo_llm_jstr_(p, "text");
-    int r = 0;
-    if (text && json_is_true(json_object_get(p, "thought"))) {
-        if (st->text_open && (r = close_segments(st, raw)))
-            return r;
-        if (!st->reasoning_open) {
-            st->reasoning_open = true;
-            if ((r = emit(st, lo_llm_stream_event_new(LO_STREAM_REASONING_START), raw)))
-                return r;
-        }
-        lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_REASONING_DELTA);
-        if (ev && !(ev->reasoning_delta = lo_strdup(text))) {
-            lo_llm_stream_event_free(ev);
-            ev = NULL;
-        }
-        return *text ? emit(st, ev, raw) : (lo_llm_stream_event_free(ev), 0);
-    }
-    if (text) {
-        char id[16];
-        if (!*text)
-            return 0; /* a signature carrier: nothing to show */
-        if (st->reasoning_open && (r = close_segments(st, raw)))
-            return r;
-        if (!st->text_open) {
-            st->text_open = true;
-            st->n_text++;
-            snprintf(id, sizeof id, "%d", st->n_text);
-            if ((r = emit(st, text_event(LO_STREAM_TEXT_START, id, NULL), raw)))
-                return r;
-        }
-        snprintf(id, sizeof id, "%d", st->n_text);
-        return emit(st, text_event(LO_STREAM_TEXT_DELTA, id, text), raw);
-    }
-    if (!json_is_object(json_object_get(p, "functionCall")))
-        return emit(st, lo_llm_stream_event_new(LO_STREAM_PROVIDER_EVENT), raw);
-    /* A function call arrives whole: START, one DELTA with all the
-     * arguments, END. */
-    if ((r = close_segments(st, raw)))
-        return r;
-    const lo_llm_tool_call *tc = NULL;
-    for (size_t i = m->n_parts; i-- > before && !tc;)
-        if (m->parts[i].kind == LO_CONTENT_TOOL_CALL)
-            tc = &m->parts[i].tool_call;
-    if (!tc)
-        return sfail(st, oom(st->err));
-    if ((r = emit(st, call_event(LO_STREAM_TOOL_CALL_START, tc, false), raw)) ||
-        (r = emit(st, call_event(LO_STREAM_TOOL_CALL_DELTA, tc, true), raw)))
-        return r;
-    return emit(st, call_event(LO_STREAM_TOOL_CALL_END, tc, true), raw);
-}
-
-/* An {"error": {...}} object inside the stream: classified as over HTTP. */
-static int stream_error(stream_state *st, const json_t *e)
-{
-    json_t *code = json_object_get(e, "code");
-    lo_http_result fake;
-    memset(&fake, 0, sizeof fake);
-    fake.status = json_is_integer(code) ? (long)json_integer_value(code) : 0;
-    json_t *wrap = json_pack("{s:O}", "error", (json_t *)e);
-    char *text = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
-    json_decref(wrap);
-    if (!text)
-        return sfail(st, oom(st->err));
-    fake.body.data = text;
-    fake.body.len = strlen(text);
-    http_error(&fake, st->err);
-    free(text);
-    st->err->status = 0; /* it came in the stream, not as an HTTP status */
-    return sfail(st, LO_EIO);
-}
-
-static int on_sse(const lo_sse_event *sev, void *ud)
-{
-    stream_state *st = ud;
-    if (st->failed)
-        return 1;
-    json_error_t je;
-    json_t *data = json_loadb(sev->data, sev->data_len, 0, &je);
-    if (!json_is_object(data)) {
-        json_decref(data);
-        return sfail(st, fail(st->err, LO_LLM_ERR_STREAM, "malformed JSON in stream chunk: %s",
-                              data ? "not an object" : je.text));
-    }
-    int r = 0;
-    if (json_object_get(data, "error")) {
-        r = stream_error(st, json_object_get(data, "error"));
-        json_decref(data);
-        return r;
-    }
-    if (set_ids(st->resp, data) != 0)
-        r = sfail(st, oom(st->err));
-    if (!r && !st->started) {
-        st->started = true;
-        r = emit(st, lo_llm_stream_event_new(LO_STREAM_START), data);
-    }
-    const json_t *cand = json_array_get(json_object_get(data, "candidates"), 0);
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(json_object_get(cand, "content"), "parts"), i, p)
-    {
-        if (!r && json_is_object(p))
-            r = on_part(st, p, data);
-    }
-    /* Usage comes on many chunks, growing; the last one counts. */
-    if (!r && json_object_get(data, "usageMetadata"))
-        usage_from(&st->resp->usage, json_object_get(data, "usageMetadata"));
-    const char *f = finish_of(data);
-    if (!r && f) {
-        free(st->finish);
-        if (!(st->finish = lo_strdup(f)))
-            r = sfail(st, oom(st->err));
-        else
-            r = close_segments(st, data);
-    }
-    json_decref(data);
-    return r;
-}
-
-static int on_data(const char *buf, size_t len, void *ud)
-{
-    stream_state *st = ud;
-    int r = lo_sse_feed(st->sse, buf, len);
-    if (r < 0 && !st->failed)
-        sfail(st, r == LO_ENOMEM ? oom(st->err)
-                                 : fail(st->err, LO_LLM_ERR_STREAM, "stream event over the size limit"));
-    return st->failed;
-}
-
-static int finish_event(stream_state *st)
-{
-    if (set_finish(st->resp, st->finish) != 0)
-        return oom(st->err);
-    lo_llm_stream_event *ev = lo_llm_stream_event_new(LO_STREAM_FINISH);
-    if (!ev || (st->finish && !(ev->finish_reason.raw = lo_strdup(st->finish)))) {
-        lo_llm_stream_event_free(ev);
-        return oom(st->err);
-    }
-    ev->has_finish = true;
-    ev->finish_reason.reason = st->resp->finish.reason;
-    ev->has_usage = true;
-    ev->usage = st->resp->usage;
-    ev->response = st->resp;
-    return emit(st, ev, NULL) ? st->rc : 0;
-}
-
-static int gemini_stream(const lo_llm_call *call, const lo_llm_request *req, lo_llm_event_fn fn,
-                         void *ud, lo_llm_response **out, lo_llm_error *err)
-{
-    *out = NULL;
-    stream_state st = {.fn = fn, .ud = ud, .err = err};
-    st.resp = lo_llm_response_new();
-    st.sse = st.resp ? lo_sse_new(on_sse, &st, 0) : NULL;
-    if (!st.sse) {
-        lo_llm_response_free(st.resp);
-        return oom(err);
-    }
-    lo_http_result res;
-    lo_error he = {0};
-    int hrc = 0;
-    memset(&res, 0, sizeof res);
-    int rc = send_request(call, req, true, on_data, &st, &res, &hrc, &he, err);
-    if (rc) {
-        /* nothing was sent */
-    } else if (st.failed) {
-        rc = st.rc;
-    } else if (hrc) {
-        rc = lo_llm_transport_error_(hrc, &he, err, PROVIDER);
-    } else if (res.status < 200 || res.status > 299) {
-        rc = http_error(&res, err);
-    } else if (lo_sse_finish(st.sse) != 0 || !st.finish) {
-        rc = fail(err, LO_LLM_ERR_STREAM, "the stream ended without a finishReason");
-    } else {
-        rc = finish_event(&st);
-    }
-    lo_sse_finish(st.sse);
-    if (rc == 0) {
-        *out = st.resp;
-        st.resp = NULL;
-    } else if (st.delivered && err->kind != LO_LLM_ERR_ABORT && fn) {
-        lo_llm_stream_error_event_(fn, ud, err);
-    }
-    lo_http_result_release(&res);
-    lo_sse_free(st.sse);
-    free(st.finish);
-    lo_llm_response_free(st.resp);
-    return rc;
+    return lo_llm_complete_run_(&lo_llm_gemini_wire_, call, req, out, err);
 }
 
 const lo_llm_adapter lo_llm_gemini_adapter = {
@@ -1104,5 +754,5 @@ const lo_llm_adapter lo_llm_gemini_adapter = {
     .base_url_env = "GEMINI_BASE_URL",
     .default_base_url = "https://generativelanguage.googleapis.com",
     .complete = gemini_complete,
-    .stream = gemini_stream,
+    .stream = lo_llm_gemini_stream_,
 };

@@ -1,195 +1,54 @@
 /* Unit tests for the LLM client core (src/llm/client.c) and the Anthropic
- * Messages adapter (src/llm/anthropic.c), against a real HTTP server on
- * 127.0.0.1 started here. Its handler records each request and answers
- * scripted replies written below in the Messages API's wire format. */
+ * Messages adapter (src/llm/anthropic.c), against the scripted server of
+ * llm_testserver.h, whose replies are written below in the Messages API's
+ * wire format. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "testutil.h"
-
-#include "lightsout/http.h"
-#include "lightsout/llm.h"
+#include "llm_testserver.h"
 
 #define KEY "sk-ant-test-0123456789SECRET"
 #define MODEL "claude-test-1"
 
 /* ------------------------------------------------------------ the server */
 
-typedef struct reply {
-    int status;
-    const char *body;
-    const char *retry_after; /* NULL = no header */
-    bool stream;             /* text/event-stream, produced in small chunks */
-} reply;
-
-#define MAX_REPLIES 8
-
-static struct {
-    pthread_mutex_t mu;
-    reply replies[MAX_REPLIES];
-    int n_replies;
-    int requests;            /* answered so far */
-    char *body;              /* the last request body */
-    char *api_key, *version, *beta, *accept;
-    lo_http_server *srv;
-    char base[64];
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static void script(int n, const reply *r)
-{
-    pthread_mutex_lock(&S.mu);
-    for (int i = 0; i < n && i < MAX_REPLIES; i++)
-        S.replies[i] = r[i];
-    S.n_replies = n;
-    S.requests = 0;
-    free(S.body);
-    free(S.api_key);
-    free(S.version);
-    free(S.beta);
-    free(S.accept);
-    S.body = S.api_key = S.version = S.beta = S.accept = NULL;
-    pthread_mutex_unlock(&S.mu);
-}
-
-typedef struct chunker {
-    const char *data;
-    size_t len, off;
-} chunker;
-
-/* Seven bytes at a time, so events split across reads anywhere. */
-static ssize_t produce(void *ud, char *buf, size_t max)
-{
-    chunker *c = ud;
-    if (c->off >= c->len)
-        return -1;
-    size_t n = c->len - c->off;
-    if (n > 7)
-        n = 7;
-    if (n > max)
-        n = max;
-    memcpy(buf, c->data + c->off, n);
-    c->off += n;
-    return (ssize_t)n;
-}
-
-static ssize_t idle(void *ud, char *buf, size_t max)
-{
-    (void)ud;
-    (void)buf;
-    (void)max;
-    return 0;
-}
-
-static void handler(const lo_http_request *req, lo_http_response *res, void *ud)
-{
-    (void)ud;
-    pthread_mutex_lock(&S.mu);
-    int i = S.requests < S.n_replies ? S.requests : S.n_replies - 1;
-    S.requests++;
-    reply r = S.replies[i < 0 ? 0 : i];
-    free(S.body);
-    free(S.api_key);
-    free(S.version);
-    free(S.beta);
-    free(S.accept);
-    S.body = strdup(req->body);
-    S.api_key = dup_or_null(lo_http_header(req, "x-api-key"));
-    S.version = dup_or_null(lo_http_header(req, "anthropic-version"));
-    S.beta = dup_or_null(lo_http_header(req, "anthropic-beta"));
-    S.accept = dup_or_null(lo_http_header(req, "accept"));
-    pthread_mutex_unlock(&S.mu);
-
-    lo_http_add_header(res, "request-id", "req_test_42");
-    lo_http_add_header(res, "anthropic-ratelimit-requests-limit", "50");
-    lo_http_add_header(res, "anthropic-ratelimit-requests-remaining", "49");
-    lo_http_add_header(res, "anthropic-ratelimit-tokens-limit", "100000");
-    lo_http_add_header(res, "anthropic-ratelimit-tokens-remaining", "99000");
-    lo_http_add_header(res, "anthropic-ratelimit-requests-reset", "2030-01-01T00:00:30Z");
-    if (r.retry_after)
-        lo_http_add_header(res, "retry-after", r.retry_after);
-    if (r.stream && !r.body) {
-        /* a stream that never says anything */
-        lo_http_stream(res, r.status, "text/event-stream", idle, NULL, NULL);
-    } else if (r.stream) {
-        chunker *c = calloc(1, sizeof *c);
-        c->data = r.body;
-        c->len = strlen(r.body);
-        lo_http_stream(res, r.status, "text/event-stream", produce, c, free);
-    } else {
-        lo_http_respond(res, r.status, "application/json", r.body, strlen(r.body));
-    }
-}
+static const char *const ROUTES[] = {"/v1/messages", NULL, NULL};
+static const char *const RECORD[] = {"x-api-key", "anthropic-version", "anthropic-beta", "accept",
+                                     NULL};
+static const char *const REPLY_HEADERS[] = {
+    "request-id", "req_test_42",
+    "anthropic-ratelimit-requests-limit", "50",
+    "anthropic-ratelimit-requests-remaining", "49",
+    "anthropic-ratelimit-tokens-limit", "100000",
+    "anthropic-ratelimit-tokens-remaining", "99000",
+    "anthropic-ratelimit-requests-reset", "2030-01-01T00:00:30Z",
+    NULL};
 
 static int setup_server(void **state)
 {
     (void)state;
-    lo_error err;
-    S.srv = lo_http_server_start(NULL, &err);
-    if (!S.srv)
-        return -1;
-    lo_http_route(S.srv, "POST", "/v1/messages", handler, NULL);
-    snprintf(S.base, sizeof S.base, "http://127.0.0.1:%d", lo_http_server_port(S.srv));
-    return 0;
+    return ts_start(ROUTES, RECORD, REPLY_HEADERS, NULL);
 }
 
 static int teardown_server(void **state)
 {
     (void)state;
-    lo_http_server_stop(S.srv);
-    script(0, NULL);
-    return 0;
-}
-
-static int requests(void)
-{
-    pthread_mutex_lock(&S.mu);
-    int n = S.requests;
-    pthread_mutex_unlock(&S.mu);
-    return n;
-}
-
-/* The last request body, parsed. */
-static json_t *sent(void)
-{
-    pthread_mutex_lock(&S.mu);
-    json_t *j = S.body ? json_loads(S.body, 0, NULL) : NULL;
-    pthread_mutex_unlock(&S.mu);
-    assert_non_null(j);
-    return j;
+    return ts_stop();
 }
 
 /* ------------------------------------------------------------ helpers */
 
 static lo_llm_client *client(int max_retries, double base_delay)
 {
-    lo_llm_client *c = lo_llm_client_new();
-    assert_non_null(c);
-    lo_llm_provider_config cfg = {.provider = "anthropic", .api_key = KEY, .base_url = S.base,
-                                  .timeout_ms = 10000};
-    lo_llm_error e;
-    assert_int_equal(lo_llm_client_add_provider(c, &cfg, &e), 0);
-    lo_llm_retry_policy p;
-    lo_llm_retry_policy_init(&p);
-    p.max_retries = max_retries;
-    p.base_delay = base_delay;
-    lo_llm_client_set_retry(c, &p);
-    return c;
+    return ts_client("anthropic", KEY, max_retries, base_delay);
 }
 
 static lo_llm_request *simple_request(const char *text)
 {
-    lo_llm_request *r = lo_llm_request_new(MODEL);
-    assert_non_null(r);
-    assert_int_equal(lo_llm_request_add_message(r, lo_llm_text_message(LO_ROLE_USER, text)), 0);
-    return r;
+    return simple_request_for(MODEL, text);
 }
 
 static double now_s(void)
@@ -197,26 +56,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A tiny JSON path: "messages.2.content.0.type". */
-static json_t *json_path(json_t *j, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ".", &save); tok && j; tok = strtok_r(NULL, ".", &save)) {
-        if (json_is_array(j))
-            j = json_array_get(j, (size_t)atoi(tok));
-        else
-            j = json_object_get(j, tok);
-    }
-    return j;
-}
-
-static const char *path_str(json_t *root, const char *path)
-{
-    return json_string_value(json_path(root, path));
 }
 
 static const char TEXT_REPLY[] =
@@ -272,10 +111,10 @@ static void test_request_translation(void **state)
 
     /* headers */
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.api_key, KEY);
-    assert_string_equal(S.version, "2023-06-01");
-    assert_string_equal(S.accept, "application/json");
-    assert_null(S.beta);
+    assert_string_equal(ts_header("x-api-key"), KEY);
+    assert_string_equal(ts_header("anthropic-version"), "2023-06-01");
+    assert_string_equal(ts_header("accept"), "application/json");
+    assert_null(ts_header("anthropic-beta"));
     pthread_mutex_unlock(&S.mu);
 
     assert_string_equal(path_str(j, "model"), MODEL);
@@ -381,7 +220,7 @@ static void test_auto_cache_off_and_options(void **state)
     assert_null(strstr(S.body, "cache_control"));
     assert_null(strstr(S.body, "auto_cache"));
     assert_null(strstr(S.body, "beta_headers"));
-    assert_string_equal(S.beta,
+    assert_string_equal(ts_header("anthropic-beta"),
                         "interleaved-thinking-2025-05-14,token-efficient-tools-2025-02-19");
     pthread_mutex_unlock(&S.mu);
     json_t *j = sent();
@@ -671,7 +510,7 @@ static void test_stream(void **state)
     assert_true(json_is_true(json_path(j, "stream")));
     json_decref(j);
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.accept, "text/event-stream");
+    assert_string_equal(ts_header("accept"), "text/event-stream");
     pthread_mutex_unlock(&S.mu);
 
     /* the accumulated response */
@@ -1031,7 +870,7 @@ static void test_from_env(void **state)
     lo_llm_response *resp = NULL;
     assert_int_equal(lo_llm_complete(c, r, &resp, &err), 0);
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.api_key, KEY);
+    assert_string_equal(ts_header("x-api-key"), KEY);
     pthread_mutex_unlock(&S.mu);
     lo_llm_response_free(resp);
     /* an unknown provider named in the request */

@@ -5,10 +5,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "testutil.h"
-
-#include "lightsout/http.h"
-#include "lightsout/llm.h"
+#include "llm_testserver.h"
 
 #define KEY "AIzaSyTEST-0123456789SECRETgemini"
 #define GKEY "AIzaSyGOOGLE-fallback-0123456789"
@@ -16,176 +13,31 @@
 
 /* ------------------------------------------------------------ the server */
 
-typedef struct reply {
-    int status;
-    const char *body;
-    const char *retry_after; /* NULL = no header */
-    bool stream;             /* text/event-stream, produced 7 bytes at a time */
-} reply;
-
-#define MAX_REPLIES 8
-
-static struct {
-    pthread_mutex_t mu;
-    reply replies[MAX_REPLIES];
-    int n_replies, requests;
-    char *body, *path, *query, *key, *auth;
-    lo_http_server *srv;
-    char base[64];
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static void forget(void)
-{
-    free(S.body);
-    free(S.path);
-    free(S.query);
-    free(S.key);
-    free(S.auth);
-    S.body = S.path = S.query = S.key = S.auth = NULL;
-}
-
-static void script(int n, const reply *r)
-{
-    pthread_mutex_lock(&S.mu);
-    for (int i = 0; i < n && i < MAX_REPLIES; i++)
-        S.replies[i] = r[i];
-    S.n_replies = n;
-    S.requests = 0;
-    forget();
-    pthread_mutex_unlock(&S.mu);
-}
-
-typedef struct chunker {
-    const char *data;
-    size_t len, off;
-} chunker;
-
-static ssize_t produce(void *ud, char *buf, size_t max)
-{
-    chunker *c = ud;
-    if (c->off >= c->len)
-        return -1;
-    size_t n = c->len - c->off;
-    if (n > 7)
-        n = 7;
-    if (n > max)
-        n = max;
-    memcpy(buf, c->data + c->off, n);
-    c->off += n;
-    return (ssize_t)n;
-}
-
-static void handler(const lo_http_request *req, lo_http_response *res, void *ud)
-{
-    (void)ud;
-    pthread_mutex_lock(&S.mu);
-    int i = S.requests < S.n_replies ? S.requests : S.n_replies - 1;
-    S.requests++;
-    reply r = S.replies[i < 0 ? 0 : i];
-    forget();
-    S.body = strdup(req->body);
-    S.path = strdup(req->path);
-    S.query = strdup(req->query);
-    S.key = dup_or_null(lo_http_header(req, "x-goog-api-key"));
-    S.auth = dup_or_null(lo_http_header(req, "authorization"));
-    pthread_mutex_unlock(&S.mu);
-    if (r.retry_after)
-        lo_http_add_header(res, "retry-after", r.retry_after);
-    if (r.stream) {
-        chunker *c = calloc(1, sizeof *c);
-        c->data = r.body;
-        c->len = strlen(r.body);
-        lo_http_stream(res, r.status, "text/event-stream", produce, c, free);
-    } else {
-        lo_http_respond(res, r.status, "application/json", r.body, strlen(r.body));
-    }
-}
+static const char *const ROUTES[] = {"/v1beta/models/*", NULL, NULL};
+static const char *const RECORD[] = {"x-goog-api-key", "authorization", NULL};
 
 static int setup_server(void **state)
 {
     (void)state;
-    lo_error err;
-    S.srv = lo_http_server_start(NULL, &err);
-    if (!S.srv)
-        return -1;
-    lo_http_route(S.srv, "POST", "/v1beta/models/*", handler, NULL);
-    snprintf(S.base, sizeof S.base, "http://127.0.0.1:%d", lo_http_server_port(S.srv));
-    return 0;
+    return ts_start(ROUTES, RECORD, NULL, NULL);
 }
 
 static int teardown_server(void **state)
 {
     (void)state;
-    lo_http_server_stop(S.srv);
-    script(0, NULL);
-    return 0;
-}
-
-static int requests(void)
-{
-    pthread_mutex_lock(&S.mu);
-    int n = S.requests;
-    pthread_mutex_unlock(&S.mu);
-    return n;
-}
-
-static json_t *sent(void)
-{
-    pthread_mutex_lock(&S.mu);
-    json_t *j = S.body ? json_loads(S.body, 0, NULL) : NULL;
-    pthread_mutex_unlock(&S.mu);
-    assert_non_null(j);
-    return j;
+    return ts_stop();
 }
 
 /* ------------------------------------------------------------ helpers */
 
 static lo_llm_client *client_for(const char *key, int max_retries)
 {
-    lo_llm_client *c = lo_llm_client_new();
-    assert_non_null(c);
-    lo_llm_provider_config cfg = {.provider = "gemini", .api_key = key, .base_url = S.base,
-                                  .timeout_ms = 10000};
-    lo_llm_error e;
-    assert_int_equal(lo_llm_client_add_provider(c, &cfg, &e), 0);
-    lo_llm_retry_policy p;
-    lo_llm_retry_policy_init(&p);
-    p.max_retries = max_retries;
-    p.base_delay = 0.01;
-    lo_llm_client_set_retry(c, &p);
-    return c;
+    return ts_client("gemini", key, max_retries, 0.01);
 }
 
 static lo_llm_request *simple_request(const char *text)
 {
-    lo_llm_request *r = lo_llm_request_new(MODEL);
-    assert_non_null(r);
-    assert_int_equal(lo_llm_request_add_message(r, lo_llm_text_message(LO_ROLE_USER, text)), 0);
-    return r;
-}
-
-static json_t *json_path(json_t *j, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ".", &save); tok && j; tok = strtok_r(NULL, ".", &save)) {
-        if (json_is_array(j))
-            j = json_array_get(j, (size_t)atoi(tok));
-        else
-            j = json_object_get(j, tok);
-    }
-    return j;
-}
-
-static const char *path_str(json_t *root, const char *path)
-{
-    return json_string_value(json_path(root, path));
+    return simple_request_for(MODEL, text);
 }
 
 static void add_read_file_tool(lo_llm_request *r)
@@ -197,80 +49,6 @@ static void add_read_file_tool(lo_llm_request *r)
                                "type", "integer", "null", "additionalProperties", 0, "required",
                                "path");
     assert_int_equal(lo_llm_request_add_tool(r, "read_file", "Read a file", schema, &e), 0);
-}
-
-typedef struct events {
-    lo_buf text, args, reasoning;
-    int n_start, n_text_start, n_text_end, n_call_start, n_call_end, n_finish, n_error;
-    lo_llm_error_kind error_kind;
-    char call_id[64], call_name[64], end_args[256];
-    int64_t finish_input, finish_cached, finish_output;
-    lo_llm_finish finish;
-} events;
-
-static void events_init(events *ev)
-{
-    memset(ev, 0, sizeof *ev);
-    lo_buf_init(&ev->text, 0);
-    lo_buf_init(&ev->args, 0);
-    lo_buf_init(&ev->reasoning, 0);
-}
-
-static void events_release(events *ev)
-{
-    lo_buf_release(&ev->text);
-    lo_buf_release(&ev->args);
-    lo_buf_release(&ev->reasoning);
-}
-
-static int on_event(const lo_llm_stream_event *e, void *ud)
-{
-    events *ev = ud;
-    switch (e->type) {
-    case LO_STREAM_START:
-        ev->n_start++;
-        break;
-    case LO_STREAM_TEXT_START:
-        ev->n_text_start++;
-        break;
-    case LO_STREAM_TEXT_DELTA:
-        lo_buf_puts(&ev->text, e->delta);
-        break;
-    case LO_STREAM_TEXT_END:
-        ev->n_text_end++;
-        break;
-    case LO_STREAM_REASONING_DELTA:
-        lo_buf_puts(&ev->reasoning, e->reasoning_delta);
-        break;
-    case LO_STREAM_TOOL_CALL_START:
-        ev->n_call_start++;
-        snprintf(ev->call_id, sizeof ev->call_id, "%s", e->tool_call->id);
-        snprintf(ev->call_name, sizeof ev->call_name, "%s", e->tool_call->name);
-        break;
-    case LO_STREAM_TOOL_CALL_DELTA:
-        lo_buf_puts(&ev->args, e->delta);
-        break;
-    case LO_STREAM_TOOL_CALL_END:
-        ev->n_call_end++;
-        snprintf(ev->end_args, sizeof ev->end_args, "%s", e->tool_call->raw_arguments);
-        break;
-    case LO_STREAM_FINISH:
-        ev->n_finish++;
-        ev->finish = e->finish_reason.reason;
-        ev->finish_input = e->usage.input_tokens;
-        ev->finish_cached = e->usage.cache_read_tokens;
-        ev->finish_output = e->usage.output_tokens;
-        assert_non_null(e->response);
-        break;
-    case LO_STREAM_ERROR:
-        ev->n_error++;
-        ev->error_kind = e->error->kind;
-        assert_null(strstr(e->error->message, KEY));
-        break;
-    default:
-        break;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------ fixtures */
@@ -389,8 +167,8 @@ static void test_request_translation(void **state)
     pthread_mutex_lock(&S.mu);
     assert_string_equal(S.path, "/v1beta/models/" MODEL ":generateContent");
     assert_string_equal(S.query, "");
-    assert_string_equal(S.key, KEY);
-    assert_null(S.auth);
+    assert_string_equal(ts_header("x-goog-api-key"), KEY);
+    assert_null(ts_header("authorization"));
     assert_null(strstr(S.body, KEY));
     pthread_mutex_unlock(&S.mu);
 
@@ -596,15 +374,15 @@ static void test_stream_text(void **state)
     script(1, (reply[]){{200, G_STREAM, NULL, true}});
     lo_llm_client *c = client_for(KEY, 0);
     lo_llm_request *r = simple_request("hi");
-    events ev;
-    events_init(&ev);
+    ts_events ev;
+    ts_events_init(&ev, KEY);
     lo_llm_response *resp = NULL;
     lo_llm_error e;
-    assert_int_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &e), 0);
+    assert_int_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &e), 0);
     pthread_mutex_lock(&S.mu);
     assert_string_equal(S.path, "/v1beta/models/" MODEL ":streamGenerateContent");
     assert_string_equal(S.query, "alt=sse");
-    assert_string_equal(S.key, KEY);
+    assert_string_equal(ts_header("x-goog-api-key"), KEY);
     pthread_mutex_unlock(&S.mu);
     assert_int_equal(ev.n_start, 1);
     assert_int_equal(ev.n_text_start, 1);
@@ -624,7 +402,7 @@ static void test_stream_text(void **state)
     assert_string_equal(resp->id, "resp-s1");
     assert_int_equal(resp->usage.reasoning_tokens, 5);
     assert_int_equal(resp->usage.total_tokens, 65);
-    events_release(&ev);
+    ts_events_release(&ev);
     lo_llm_response_free(resp);
     lo_llm_request_free(r);
     lo_llm_client_free(c);
@@ -637,11 +415,11 @@ static void test_stream_function_call(void **state)
     lo_llm_client *c = client_for(KEY, 0);
     lo_llm_request *r = simple_request("read b.c");
     add_read_file_tool(r);
-    events ev;
-    events_init(&ev);
+    ts_events ev;
+    ts_events_init(&ev, KEY);
     lo_llm_response *resp = NULL;
     lo_llm_error e;
-    assert_int_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &e), 0);
+    assert_int_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &e), 0);
     assert_int_equal(ev.n_text_start, 1);
     assert_int_equal(ev.n_text_end, 1);
     assert_int_equal(ev.n_call_start, 1);
@@ -659,7 +437,7 @@ static void test_stream_function_call(void **state)
     /* text, the signature (as an empty THINKING), the call */
     assert_int_equal(resp->message->n_parts, 3);
     assert_string_equal(resp->message->parts[1].thinking.signature, "c2ln");
-    events_release(&ev);
+    ts_events_release(&ev);
     lo_llm_response_free(resp);
     lo_llm_request_free(r);
     lo_llm_client_free(c);
@@ -672,11 +450,11 @@ static void test_stream_failures(void **state)
     lo_llm_request *r = simple_request("hi");
     lo_llm_error e;
     lo_llm_response *resp = NULL;
-    events ev;
+    ts_events ev;
 
     script(1, (reply[]){{200, G_STREAM_CUT, NULL, true}});
-    events_init(&ev);
-    assert_int_not_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &e), 0);
+    ts_events_init(&ev, KEY);
+    assert_int_not_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &e), 0);
     assert_null(resp);
     assert_int_equal(e.kind, LO_LLM_ERR_STREAM);
     assert_non_null(strstr(e.message, "finishReason"));
@@ -684,33 +462,33 @@ static void test_stream_failures(void **state)
     assert_int_equal(ev.n_error, 1);
     assert_int_equal(ev.error_kind, LO_LLM_ERR_STREAM);
     assert_int_equal(ev.n_finish, 0);
-    events_release(&ev);
+    ts_events_release(&ev);
 
     script(1, (reply[]){{200, G_STREAM_BAD, NULL, true}});
-    events_init(&ev);
-    assert_int_not_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &e), 0);
+    ts_events_init(&ev, KEY);
+    assert_int_not_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &e), 0);
     assert_int_equal(e.kind, LO_LLM_ERR_STREAM);
     assert_non_null(strstr(e.message, "malformed JSON"));
     assert_int_equal(ev.n_error, 1);
-    events_release(&ev);
+    ts_events_release(&ev);
 
     /* An error object in the stream is classified by its status. */
     script(1, (reply[]){{200,
                          "data: " G_ERR(503, "UNAVAILABLE", "The model is overloaded.") "\r\n\r\n",
                          NULL, true}});
-    events_init(&ev);
-    assert_int_not_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &e), 0);
+    ts_events_init(&ev, KEY);
+    assert_int_not_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &e), 0);
     assert_int_equal(e.kind, LO_LLM_ERR_SERVER);
     assert_true(e.retryable);
-    events_release(&ev);
+    ts_events_release(&ev);
 
     /* An HTTP error before the stream starts, as for complete. */
     script(1, (reply[]){{404, G_ERR(404, "NOT_FOUND", "models/x is not found."), NULL, false}});
-    events_init(&ev);
-    assert_int_not_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &e), 0);
+    ts_events_init(&ev, KEY);
+    assert_int_not_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &e), 0);
     assert_int_equal(e.kind, LO_LLM_ERR_NOT_FOUND);
     assert_int_equal(e.status, 404);
-    events_release(&ev);
+    ts_events_release(&ev);
     lo_llm_request_free(r);
     lo_llm_client_free(c);
 }
@@ -829,12 +607,12 @@ static void test_retries(void **state)
     /* A streamed request retries the same way before its first event. */
     script(2, (reply[]){{503, G_ERR(503, "UNAVAILABLE", "Overloaded."), NULL, false},
                         {200, G_STREAM, NULL, true}});
-    events ev;
-    events_init(&ev);
-    assert_int_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &e), 0);
+    ts_events ev;
+    ts_events_init(&ev, KEY);
+    assert_int_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &e), 0);
     assert_int_equal(requests(), 2);
     assert_string_equal(ev.text.data, "Hello.");
-    events_release(&ev);
+    ts_events_release(&ev);
     lo_llm_response_free(resp);
     lo_llm_request_free(r);
     lo_llm_client_free(c);
@@ -861,7 +639,7 @@ static void test_keys_from_env(void **state)
     lo_llm_response *resp = NULL;
     assert_int_equal(lo_llm_complete(c, r, &resp, &e), 0);
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.key, GKEY);
+    assert_string_equal(ts_header("x-goog-api-key"), GKEY);
     assert_null(strstr(S.query, GKEY));
     pthread_mutex_unlock(&S.mu);
     lo_llm_response_free(resp);
@@ -875,7 +653,7 @@ static void test_keys_from_env(void **state)
     r->provider = strdup("gemini");
     assert_int_equal(lo_llm_complete(c, r, &resp, &e), 0);
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.key, KEY);
+    assert_string_equal(ts_header("x-goog-api-key"), KEY);
     pthread_mutex_unlock(&S.mu);
     lo_llm_response_free(resp);
     lo_llm_client_free(c);

@@ -7,200 +7,52 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "testutil.h"
-
-#include "lightsout/http.h"
-#include "lightsout/llm.h"
+#include "llm_testserver.h"
 
 #define KEY "sk-proj-test-0123456789SECRET"
 #define MODEL "gpt-test-1"
 
 /* ------------------------------------------------------------ the server */
 
-typedef struct reply {
-    int status;
-    const char *body;
-    const char *retry_after; /* NULL = no header */
-    bool stream;             /* text/event-stream, produced 7 bytes at a time */
-} reply;
-
-#define MAX_REPLIES 8
-
-static struct {
-    pthread_mutex_t mu;
-    reply replies[MAX_REPLIES];
-    int n_replies;
-    int requests;
-    char *body, *path, *auth, *org, *project, *accept;
-    lo_http_server *srv;
-    char base[64];
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static void forget(void)
-{
-    free(S.body);
-    free(S.path);
-    free(S.auth);
-    free(S.org);
-    free(S.project);
-    free(S.accept);
-    S.body = S.path = S.auth = S.org = S.project = S.accept = NULL;
-}
-
-static void script(int n, const reply *r)
-{
-    pthread_mutex_lock(&S.mu);
-    for (int i = 0; i < n && i < MAX_REPLIES; i++)
-        S.replies[i] = r[i];
-    S.n_replies = n;
-    S.requests = 0;
-    forget();
-    pthread_mutex_unlock(&S.mu);
-}
-
-typedef struct chunker {
-    const char *data;
-    size_t len, off;
-} chunker;
-
-static ssize_t produce(void *ud, char *buf, size_t max)
-{
-    chunker *c = ud;
-    if (c->off >= c->len)
-        return -1;
-    size_t n = c->len - c->off;
-    if (n > 7)
-        n = 7;
-    if (n > max)
-        n = max;
-    memcpy(buf, c->data + c->off, n);
-    c->off += n;
-    return (ssize_t)n;
-}
-
-static void handler(const lo_http_request *req, lo_http_response *res, void *ud)
-{
-    pthread_mutex_lock(&S.mu);
-    int i = S.requests < S.n_replies ? S.requests : S.n_replies - 1;
-    S.requests++;
-    reply r = S.replies[i < 0 ? 0 : i];
-    forget();
-    S.body = strdup(req->body);
-    S.path = strdup((const char *)ud);
-    S.auth = dup_or_null(lo_http_header(req, "authorization"));
-    S.org = dup_or_null(lo_http_header(req, "openai-organization"));
-    S.project = dup_or_null(lo_http_header(req, "openai-project"));
-    S.accept = dup_or_null(lo_http_header(req, "accept"));
-    pthread_mutex_unlock(&S.mu);
-
-    lo_http_add_header(res, "x-request-id", "req_oa_42");
-    lo_http_add_header(res, "x-ratelimit-limit-requests", "500");
-    lo_http_add_header(res, "x-ratelimit-remaining-requests", "499");
-    lo_http_add_header(res, "x-ratelimit-limit-tokens", "30000");
-    lo_http_add_header(res, "x-ratelimit-remaining-tokens", "29000");
-    lo_http_add_header(res, "x-ratelimit-reset-requests", "120ms");
-    lo_http_add_header(res, "x-ratelimit-reset-tokens", "6m0s");
-    if (r.retry_after)
-        lo_http_add_header(res, "retry-after", r.retry_after);
-    if (r.stream) {
-        chunker *c = calloc(1, sizeof *c);
-        c->data = r.body;
-        c->len = strlen(r.body);
-        lo_http_stream(res, r.status, "text/event-stream", produce, c, free);
-    } else {
-        lo_http_respond(res, r.status, "application/json", r.body, strlen(r.body));
-    }
-}
+static const char *const ROUTES[] = {"/v1/responses", "responses", "/v1/chat/completions", "chat",
+                                     NULL};
+static const char *const RECORD[] = {"authorization", "openai-organization", "openai-project",
+                                     "accept", NULL};
+static const char *const REPLY_HEADERS[] = {
+    "x-request-id", "req_oa_42",
+    "x-ratelimit-limit-requests", "500",
+    "x-ratelimit-remaining-requests", "499",
+    "x-ratelimit-limit-tokens", "30000",
+    "x-ratelimit-remaining-tokens", "29000",
+    "x-ratelimit-reset-requests", "120ms",
+    "x-ratelimit-reset-tokens", "6m0s",
+    NULL};
 
 static int setup_server(void **state)
 {
     (void)state;
-    lo_error err;
-    S.srv = lo_http_server_start(NULL, &err);
-    if (!S.srv)
-        return -1;
-    lo_http_route(S.srv, "POST", "/v1/responses", handler, "responses");
-    lo_http_route(S.srv, "POST", "/v1/chat/completions", handler, "chat");
-    snprintf(S.base, sizeof S.base, "http://127.0.0.1:%d/v1", lo_http_server_port(S.srv));
     /* The tests decide these themselves. */
     unsetenv("OPENAI_ORG_ID");
     unsetenv("OPENAI_PROJECT_ID");
-    return 0;
+    return ts_start(ROUTES, RECORD, REPLY_HEADERS, "/v1");
 }
 
 static int teardown_server(void **state)
 {
     (void)state;
-    lo_http_server_stop(S.srv);
-    script(0, NULL);
-    return 0;
-}
-
-static int requests(void)
-{
-    pthread_mutex_lock(&S.mu);
-    int n = S.requests;
-    pthread_mutex_unlock(&S.mu);
-    return n;
-}
-
-static json_t *sent(void)
-{
-    pthread_mutex_lock(&S.mu);
-    json_t *j = S.body ? json_loads(S.body, 0, NULL) : NULL;
-    pthread_mutex_unlock(&S.mu);
-    assert_non_null(j);
-    return j;
+    return ts_stop();
 }
 
 /* ------------------------------------------------------------ helpers */
 
 static lo_llm_client *client_for(const char *provider, const char *key, int max_retries)
 {
-    lo_llm_client *c = lo_llm_client_new();
-    assert_non_null(c);
-    lo_llm_provider_config cfg = {.provider = provider, .api_key = key, .base_url = S.base,
-                                  .timeout_ms = 10000};
-    lo_llm_error e;
-    assert_int_equal(lo_llm_client_add_provider(c, &cfg, &e), 0);
-    lo_llm_retry_policy p;
-    lo_llm_retry_policy_init(&p);
-    p.max_retries = max_retries;
-    p.base_delay = 0.01;
-    lo_llm_client_set_retry(c, &p);
-    return c;
+    return ts_client(provider, key, max_retries, 0.01);
 }
 
 static lo_llm_request *simple_request(const char *text)
 {
-    lo_llm_request *r = lo_llm_request_new(MODEL);
-    assert_non_null(r);
-    assert_int_equal(lo_llm_request_add_message(r, lo_llm_text_message(LO_ROLE_USER, text)), 0);
-    return r;
-}
-
-static json_t *json_path(json_t *j, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ".", &save); tok && j; tok = strtok_r(NULL, ".", &save)) {
-        if (json_is_array(j))
-            j = json_array_get(j, (size_t)atoi(tok));
-        else
-            j = json_object_get(j, tok);
-    }
-    return j;
-}
-
-static const char *path_str(json_t *root, const char *path)
-{
-    return json_string_value(json_path(root, path));
+    return simple_request_for(MODEL, text);
 }
 
 static void add_read_file_tool(lo_llm_request *r)
@@ -211,81 +63,6 @@ static void add_read_file_tool(lo_llm_request *r)
                                                        "properties", "path", "type", "string"),
                                              &e),
                      0);
-}
-
-/* Collected stream events. */
-typedef struct events {
-    lo_buf text, args, reasoning;
-    int n_start, n_text_start, n_text_end, n_call_start, n_call_end, n_finish, n_error;
-    lo_llm_error_kind error_kind;
-    char call_id[64], call_name[64], end_args[256];
-    int64_t finish_input, finish_cached, finish_output;
-    lo_llm_finish finish;
-} events;
-
-static void events_init(events *ev)
-{
-    memset(ev, 0, sizeof *ev);
-    lo_buf_init(&ev->text, 0);
-    lo_buf_init(&ev->args, 0);
-    lo_buf_init(&ev->reasoning, 0);
-}
-
-static void events_release(events *ev)
-{
-    lo_buf_release(&ev->text);
-    lo_buf_release(&ev->args);
-    lo_buf_release(&ev->reasoning);
-}
-
-static int on_event(const lo_llm_stream_event *e, void *ud)
-{
-    events *ev = ud;
-    switch (e->type) {
-    case LO_STREAM_START:
-        ev->n_start++;
-        break;
-    case LO_STREAM_TEXT_START:
-        ev->n_text_start++;
-        break;
-    case LO_STREAM_TEXT_DELTA:
-        lo_buf_puts(&ev->text, e->delta);
-        break;
-    case LO_STREAM_TEXT_END:
-        ev->n_text_end++;
-        break;
-    case LO_STREAM_REASONING_DELTA:
-        lo_buf_puts(&ev->reasoning, e->reasoning_delta);
-        break;
-    case LO_STREAM_TOOL_CALL_START:
-        ev->n_call_start++;
-        snprintf(ev->call_id, sizeof ev->call_id, "%s", e->tool_call->id);
-        snprintf(ev->call_name, sizeof ev->call_name, "%s", e->tool_call->name);
-        break;
-    case LO_STREAM_TOOL_CALL_DELTA:
-        lo_buf_puts(&ev->args, e->delta);
-        break;
-    case LO_STREAM_TOOL_CALL_END:
-        ev->n_call_end++;
-        snprintf(ev->end_args, sizeof ev->end_args, "%s", e->tool_call->raw_arguments);
-        break;
-    case LO_STREAM_FINISH:
-        ev->n_finish++;
-        ev->finish = e->finish_reason.reason;
-        ev->finish_input = e->usage.input_tokens;
-        ev->finish_cached = e->usage.cache_read_tokens;
-        ev->finish_output = e->usage.output_tokens;
-        assert_non_null(e->response);
-        break;
-    case LO_STREAM_ERROR:
-        ev->n_error++;
-        ev->error_kind = e->error->kind;
-        assert_null(strstr(e->error->message, KEY));
-        break;
-    default:
-        break;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------ Responses fixtures */
@@ -431,11 +208,11 @@ static void test_responses_request(void **state)
     unsetenv("OPENAI_PROJECT_ID");
 
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.path, "responses");
-    assert_string_equal(S.auth, "Bearer " KEY);
-    assert_string_equal(S.org, "org-test");
-    assert_string_equal(S.project, "proj_test");
-    assert_string_equal(S.accept, "application/json");
+    assert_string_equal(S.route, "responses");
+    assert_string_equal(ts_header("authorization"), "Bearer " KEY);
+    assert_string_equal(ts_header("openai-organization"), "org-test");
+    assert_string_equal(ts_header("openai-project"), "proj_test");
+    assert_string_equal(ts_header("accept"), "application/json");
     pthread_mutex_unlock(&S.mu);
 
     json_t *j = sent();
@@ -575,16 +352,16 @@ static void test_responses_stream(void **state)
     lo_llm_client *c = client_for("openai", KEY, 0);
     lo_llm_request *r = simple_request("hi");
     add_read_file_tool(r);
-    events ev;
-    events_init(&ev);
+    ts_events ev;
+    ts_events_init(&ev, KEY);
     lo_llm_response *resp = NULL;
     lo_llm_error err;
-    assert_int_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &err), 0);
+    assert_int_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &err), 0);
     json_t *j = sent();
     assert_true(json_is_true(json_path(j, "stream")));
     json_decref(j);
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.accept, "text/event-stream");
+    assert_string_equal(ts_header("accept"), "text/event-stream");
     pthread_mutex_unlock(&S.mu);
     assert_int_equal(ev.n_start, 1);
     assert_int_equal(ev.n_text_start, 1);
@@ -614,7 +391,7 @@ static void test_responses_stream(void **state)
     free(calls);
     assert_string_equal(resp->id, "resp_s1");
     assert_int_equal(resp->usage.reasoning_tokens, 5);
-    events_release(&ev);
+    ts_events_release(&ev);
     lo_llm_response_free(resp);
     lo_llm_request_free(r);
     lo_llm_client_free(c);
@@ -626,27 +403,27 @@ static void test_responses_stream_cut_and_failed(void **state)
     script(1, (reply[]){{200, RESP_STREAM_CUT, NULL, true}});
     lo_llm_client *c = client_for("openai", KEY, 2);
     lo_llm_request *r = simple_request("hi");
-    events ev;
-    events_init(&ev);
+    ts_events ev;
+    ts_events_init(&ev, KEY);
     lo_llm_response *resp = NULL;
     lo_llm_error err;
-    assert_int_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &err), LO_EIO);
+    assert_int_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &err), LO_EIO);
     assert_null(resp);
     assert_int_equal(err.kind, LO_LLM_ERR_STREAM);
     assert_string_equal(ev.text.data, "Hal");
     assert_int_equal(ev.n_error, 1);
     assert_int_equal(ev.error_kind, LO_LLM_ERR_STREAM);
     assert_int_equal(requests(), 1); /* events reached the caller: no retry */
-    events_release(&ev);
+    ts_events_release(&ev);
 
     script(1, (reply[]){{200, RESP_STREAM_FAILED, NULL, true}});
-    events_init(&ev);
+    ts_events_init(&ev, KEY);
     lo_llm_client *c0 = client_for("openai", KEY, 0);
-    assert_int_equal(lo_llm_stream(c0, r, on_event, &ev, &resp, &err), LO_EIO);
+    assert_int_equal(lo_llm_stream(c0, r, ts_on_event, &ev, &resp, &err), LO_EIO);
     assert_int_equal(err.kind, LO_LLM_ERR_SERVER);
     assert_non_null(strstr(err.message, "The model broke."));
     assert_int_equal(ev.n_error, 1);
-    events_release(&ev);
+    ts_events_release(&ev);
     lo_llm_request_free(r);
     lo_llm_client_free(c);
     lo_llm_client_free(c0);
@@ -776,8 +553,8 @@ static void test_missing_key_and_from_env(void **state)
     r->provider = strdup("openai_chat");
     assert_int_equal(lo_llm_complete(c, r, &resp, &err), 0);
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.path, "chat");
-    assert_null(S.auth);
+    assert_string_equal(S.route, "chat");
+    assert_null(ts_header("authorization"));
     pthread_mutex_unlock(&S.mu);
     lo_llm_response_free(resp);
     lo_llm_client_free(c);
@@ -870,9 +647,9 @@ static void test_chat_request(void **state)
     unsetenv("OPENAI_ORG_ID");
 
     pthread_mutex_lock(&S.mu);
-    assert_string_equal(S.path, "chat");
-    assert_string_equal(S.auth, "Bearer " KEY);
-    assert_null(S.org);
+    assert_string_equal(S.route, "chat");
+    assert_string_equal(ts_header("authorization"), "Bearer " KEY);
+    assert_null(ts_header("openai-organization"));
     pthread_mutex_unlock(&S.mu);
     json_t *j = sent();
     assert_string_equal(path_str(j, "model"), MODEL);
@@ -937,7 +714,7 @@ static void test_chat_keyless(void **state)
     lo_llm_error err;
     assert_int_equal(lo_llm_complete(c, r, &resp, &err), 0);
     pthread_mutex_lock(&S.mu);
-    assert_null(S.auth);
+    assert_null(ts_header("authorization"));
     pthread_mutex_unlock(&S.mu);
     lo_llm_response_free(resp);
     lo_llm_request_free(r);
@@ -999,11 +776,11 @@ static void test_chat_stream(void **state)
     lo_llm_client *c = client_for("openai_chat", KEY, 0);
     lo_llm_request *r = simple_request("hi");
     add_read_file_tool(r);
-    events ev;
-    events_init(&ev);
+    ts_events ev;
+    ts_events_init(&ev, KEY);
     lo_llm_response *resp = NULL;
     lo_llm_error err;
-    assert_int_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &err), 0);
+    assert_int_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &err), 0);
     json_t *j = sent();
     assert_true(json_is_true(json_path(j, "stream")));
     assert_true(json_is_true(json_path(j, "stream_options.include_usage")));
@@ -1032,7 +809,7 @@ static void test_chat_stream(void **state)
     assert_string_equal(json_string_value(json_object_get(calls[0]->arguments, "path")), "c.c");
     free(calls);
     assert_string_equal(resp->id, "chatcmpl-s1");
-    events_release(&ev);
+    ts_events_release(&ev);
     lo_llm_response_free(resp);
     lo_llm_request_free(r);
     lo_llm_client_free(c);
@@ -1043,24 +820,24 @@ static void test_chat_stream_cut_and_errors(void **state)
     (void)state;
     lo_llm_client *c = client_for("openai_chat", KEY, 2);
     lo_llm_request *r = simple_request("hi");
-    events ev;
-    events_init(&ev);
+    ts_events ev;
+    ts_events_init(&ev, KEY);
     lo_llm_response *resp = NULL;
     lo_llm_error err;
     script(1, (reply[]){{200, CHAT_STREAM_CUT, NULL, true}});
-    assert_int_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &err), LO_EIO);
+    assert_int_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &err), LO_EIO);
     assert_int_equal(err.kind, LO_LLM_ERR_STREAM);
     assert_int_equal(ev.n_error, 1);
     assert_string_equal(ev.text.data, "Hal");
-    events_release(&ev);
+    ts_events_release(&ev);
 
     /* malformed chunk */
-    events_init(&ev);
+    ts_events_init(&ev, KEY);
     script(1, (reply[]){{200, "data: {\"choices\":[{\"delta\":\n\n", NULL, true}});
-    assert_int_equal(lo_llm_stream(c, r, on_event, &ev, &resp, &err), LO_EIO);
+    assert_int_equal(lo_llm_stream(c, r, ts_on_event, &ev, &resp, &err), LO_EIO);
     assert_int_equal(err.kind, LO_LLM_ERR_STREAM);
     assert_non_null(strstr(err.message, "malformed JSON"));
-    events_release(&ev);
+    ts_events_release(&ev);
 
     static const char E401[] = "{\"error\":{\"message\":\"Invalid key\",\"type\":"
                                "\"invalid_request_error\",\"code\":\"invalid_api_key\"}}";

@@ -230,12 +230,14 @@ static void test_malformed_schemas(void **state)
 {
     (void)state;
     malformed("{\"type\":\"str\"}", "1", "$: invalid schema: unknown type");
-    malformed("{\"type\":5}", "1", "$: invalid schema: \"type\" must be a string or a non-empty array");
+    malformed("{\"type\":5}", "1",
+              "$: invalid schema: \"type\" must be a string or a non-empty array");
     malformed("{\"required\":\"name\"}", "{}", "$: invalid schema: \"required\" must be an array");
     malformed("{\"enum\":\"a\"}", "\"a\"", "$: invalid schema: \"enum\" must be an array");
     malformed("{\"minLength\":-1}", "\"\"",
               "$: invalid schema: minLength/maxLength must be non-negative integers");
-    malformed("{\"anyOf\":[]}", "1", "$: invalid schema: allOf/anyOf/oneOf must be non-empty arrays");
+    malformed("{\"anyOf\":[]}", "1",
+              "$: invalid schema: allOf/anyOf/oneOf must be non-empty arrays");
     malformed("{\"properties\":{\"a\":7}}", "{\"a\":1}",
               "$.a: invalid schema: a schema must be an object or a boolean");
     /* a malformed branch is a malformed schema, not a failed alternative */
@@ -260,7 +262,8 @@ static void test_messages_fit(void **state)
                            "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
                            big, sizeof big),
                      LO_EINVAL);
-    assert_string_equal(big, "$: expected the constant 1, got \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...");
+    assert_string_equal(
+        big, "$: expected the constant 1, got \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...");
     /* NULL inputs */
     json_t *v = json_integer(1);
     assert_int_equal(lo_json_schema_validate(NULL, v, big, sizeof big), LO_EPARSE);
