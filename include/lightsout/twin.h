@@ -2,9 +2,10 @@
  * lightsout twin: digital twins of the model providers' HTTP APIs, answering
  * from tapes (docs/twins.md describes the tape format and every endpoint).
  *
- * Owner: src/twin/ (tape.c: tapes and matching; tokens.c: the token
- * approximation; twin.c: the server, call counter and faults; anthropic.c:
- * the Anthropic Messages API).
+ * Owner: src/twin/ (tape.c: tapes and matching; tokens.c and cache.c: the
+ * token approximation and the prompt-cache simulation; twin.c: the server,
+ * call counter and faults; exchange.c: what every provider's request goes
+ * through; anthropic*.c, openai*.c, gemini*.c: the providers' APIs).
  *
  * A tape is a JSONL file, one exchange a line. lo_tape_load() parses and
  * checks every line up front, so a bad tape fails before the twin serves a
@@ -93,7 +94,7 @@ enum {
     LO_TWIN_ALL = LO_TWIN_ANTHROPIC | LO_TWIN_OPENAI | LO_TWIN_GEMINI,
 };
 
-/* The providers this build can serve (LO_TWIN_ANTHROPIC for now). */
+/* The providers this build can serve (all three). */
 unsigned lo_twin_supported(void);
 /* "anthropic", "openai", "gemini" or "all" -> mask. LO_EINVAL for an unknown
  * name (the message lists the known ones). Says nothing about support. */

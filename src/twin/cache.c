@@ -86,6 +86,15 @@ void twin_prompt_add(twin_prompt *p, const json_t *block, const char *text, int6
                       .cum = p->total};
 }
 
+int64_t twin_prompt_total(const json_t *body, void (*build)(const json_t *, twin_prompt *))
+{
+    twin_prompt p;
+    twin_prompt_init(&p, NULL, NULL);
+    build(body, &p);
+    twin_prompt_release(&p);
+    return p.total;
+}
+
 void twin_prompt_count(twin_prompt *p, int64_t tokens)
 {
     p->total += tokens;

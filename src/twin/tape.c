@@ -170,7 +170,8 @@ static int check_fault(const json_t *f, lo_tape_fault *out, const char *name, un
     json_t *s = json_object_get(f, "status");
     if (s) {
         if (!json_is_integer(s) || json_integer_value(s) < 400 || json_integer_value(s) > 599)
-            return line_err(err, name, line, "\"fault.status\" must be an HTTP error status (400-599)");
+            return line_err(err, name, line,
+                            "\"fault.status\" must be an HTTP error status (400-599)");
         out->status = (int)json_integer_value(s);
     }
     static const char *const nums[] = {"retry_after", "latency_ms", "cut_after", "drip_ms", NULL};

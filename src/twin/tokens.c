@@ -117,18 +117,12 @@ void twin_prompt_anthropic(const json_t *body, twin_prompt *p)
 
 int64_t twin_tokens_anthropic_request(const json_t *body)
 {
-    twin_prompt p;
-    twin_prompt_init(&p, NULL, NULL);
-    twin_prompt_anthropic(body, &p);
-    twin_prompt_release(&p);
-    return p.total;
+    return twin_prompt_total(body, twin_prompt_anthropic);
 }
 
 int64_t twin_tokens_reply(const json_t *reply)
 {
-    json_t *th = json_object_get(reply, "thinking");
-    int64_t n = twin_tokens_text(json_is_string(th) ? json_string_value(th)
-                                                    : json_string_value(json_object_get(th, "text")));
+    int64_t n = twin_tokens_text(twin_thinking_text(reply));
     n += twin_tokens_text(json_string_value(json_object_get(reply, "text")));
     size_t i;
     json_t *v;

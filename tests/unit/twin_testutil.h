@@ -108,7 +108,9 @@ static inline long long tt_jint(const json_t *j, const char *path)
 typedef struct tt_stream {
     json_t *events;
     lo_sse *sse;
-    int bad_json; /* events whose data did not parse */
+    int bad_json;    /* events whose data did not parse */
+    int dangling;    /* lo_sse_finish: an event was cut off at the end */
+    char ctype[128]; /* the response's content-type */
 } tt_stream;
 
 static int tt_on_event(const lo_sse_event *ev, void *ud)
@@ -144,7 +146,11 @@ static inline long tt_stream_post(lo_twin *t, const char *path, const char *cons
     if (lo_http_do(&hc, &r, &err) != 0)
         fail_msg("%s: %s", url, err.msg);
     long status = r.status;
-    lo_sse_finish(c->sse);
+    snprintf(c->ctype, sizeof c->ctype, "%s",
+             json_string_value(json_object_get(r.headers, "content-type"))
+                 ? json_string_value(json_object_get(r.headers, "content-type"))
+                 : "");
+    c->dangling = lo_sse_finish(c->sse);
     lo_sse_free(c->sse);
     lo_http_result_release(&r);
     return status;
