@@ -237,12 +237,6 @@ static void test_bounds_in_the_attribute_table(void **state)
     assert_null(lo_attr_spec_find("max_steps", LO_SCOPE_NODE));
 }
 
-static int rm_tree(const char *path)
-{
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    return system(cmd);
-}
 
 int main(void)
 {
@@ -258,6 +252,6 @@ int main(void)
         cmocka_unit_test(test_bounds_in_the_attribute_table),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    rm_tree(tmpdir);
+    lo_test_rm_rf(tmpdir);
     return rc;
 }
