@@ -162,6 +162,13 @@ typedef struct lo_stage {
     const char *preamble;
 } lo_stage;
 
+/* The environment a stage's command runs with: ours, with LIGHTSOUT_STAGE
+ * (the node id), LIGHTSOUT_LOGS (the run directory) and
+ * LIGHTSOUT_STAGE_DIR set for st, then the "NAME=VALUE" strings of extra
+ * (NULL-terminated; may be NULL). Free with lo_env_free (proc.h); NULL
+ * when out of memory. */
+char **lo_stage_env(const lo_stage *st, const char *const *extra);
+
 /* Execute a node: fill *out (initialised to SUCCESS). A negative return is
  * an error the engine turns into FAIL with the error's message (a handler
  * that "throws"). */

@@ -57,14 +57,20 @@ char *lo_report_failing_names(const lo_report *r, size_t max);
 #include <stdint.h>
 
 #include "lightsout/engine.h"
+#include "lightsout/proc.h"
 
 /* ---- budgets and measurement (src/gate/budget.c) ----
  *
- * A gate's command runs under lo_proc_exec in its own process group. Wall
- * time and output size are enforced by the runner itself (timeout_ms,
- * max_output_bytes); CPU time, memory and the process count are watched by a
- * thread that scans /proc every LO_GATE_POLL_MS for the processes of the
- * group and stops the group when one of them crosses its budget. */
+ * A gate's command runs under lo_proc_exec in its own process group, and
+ * in a cgroup v2 group of its own where one can be created (src/gate/
+ * cgroup.c). Wall time and output size are enforced by the runner itself
+ * (timeout_ms, max_output_bytes); CPU time, memory and the process count
+ * are watched by a thread that looks at the command's processes every
+ * LO_GATE_POLL_MS (the group's members, else a /proc scan for the process
+ * group) and stops them when one of them crosses its budget. The watcher
+ * is woken when the command ends, so it never delays the verdict. With a
+ * sandbox (lo_sandbox, proc.h) the command runs under bubblewrap; the
+ * sandbox's own two processes are not counted as the command's. */
 
 enum { LO_GATE_POLL_MS = 20 };
 
@@ -95,6 +101,8 @@ typedef struct lo_gate_metrics {
     int64_t tripped_value;    /* what was measured when it tripped */
     bool cancelled;           /* the run was cancelled */
     bool deadline;            /* the stage's deadline (timeout) stopped it */
+    bool sandboxed;           /* it ran under bubblewrap */
+    bool cgroup;              /* measured through a cgroup v2 group (else the /proc scan) */
 } lo_gate_metrics;
 
 /* How to run one measured command. */
@@ -108,6 +116,10 @@ typedef struct lo_gate_exec {
     const atomic_bool *cancel; /* the run's flag; NULL = none */
     void (*on_output)(void *ud); /* activity, for a stall watchdog */
     void *ud;
+    const lo_sandbox *sandbox; /* run inside it (bwrap must be available); NULL = bare */
+    bool no_cgroup;           /* watch by the /proc scan even where a group could be made */
+    char *note;               /* when not NULL (note_len bytes): why no cgroup was used */
+    size_t note_len;
 } lo_gate_exec;
 
 /* Run x->command under the budgets of b (NULL = none) and fill *m. Returns

@@ -16,6 +16,15 @@
  * executable), copied into out; false when not found. */
 bool lo_which(const char *prog, char *out, size_t out_len);
 
+/* An environment for a child process (src/base/env.c): a copy of base
+ * (environ when NULL) without the variables drop names -- "NAME", or
+ * "PREFIX*" for every name that starts with PREFIX -- followed by the
+ * "NAME=VALUE" strings of set, in order (a name in set replaces the
+ * inherited one). drop and set are NULL-terminated and may be NULL.
+ * Every string is a copy; NULL when out of memory. */
+char **lo_env_new(char *const *base, const char *const *drop, const char *const *set);
+void lo_env_free(char **env);
+
 /* Run argv[0] (looked up on PATH) with in_len bytes of input on its stdin;
  * its stdout is appended to out (when not NULL; otherwise inherited) and its
  * stderr to err_out (when not NULL; otherwise inherited). Fills *status with
@@ -72,6 +81,12 @@ typedef struct lo_proc_opts {
      * looked up in /proc until then. Validation gates watch the group's
      * CPU, memory and process count through it. May be NULL. */
     void (*on_start)(pid_t pid, void *ud);
+    /* An open cgroup.procs file of a cgroup v2 group (a descriptor above 2,
+     * close-on-exec): the child writes "0" to it before exec, which moves
+     * it into that group, so everything the command starts is a member
+     * from its first instruction. 0 = none. Validation gates measure and
+     * stop their commands through the group (src/gate/cgroup.c). */
+    int cgroup_procs_fd;
 } lo_proc_opts;
 
 typedef struct lo_proc_result {

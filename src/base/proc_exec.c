@@ -158,9 +158,13 @@ static void child_dup(int from, int to, int report)
 
 /* Runs between fork and exec: async-signal-safe calls only. */
 static void child_run(const char *path, char *const *argv, char *const *envp,
-                      const char *cwd, int out_w, int err_w, int report)
+                      const char *cwd, int out_w, int err_w, int report, int cgroup_fd)
 {
     setpgid(0, 0);
+    /* a failed move leaves the command outside the group; the caller sees
+     * that (the pid is not a member) and measures it the other way */
+    if (cgroup_fd > 2 && write(cgroup_fd, "0", 1) < 0)
+        cgroup_fd = -1;
     /* default dispositions and an empty mask: an ignored SIGPIPE or a
      * blocked SIGTERM in the parent must not leak into the command */
     struct sigaction dfl;
@@ -381,7 +385,7 @@ int lo_proc_exec(const lo_proc_opts *o, lo_proc_result *r, lo_error *err)
     }
     if (pid == 0)
         child_run(path, o->argv, envp, o->cwd, pout[1], merged ? pout[1] : perr[1],
-                  report[1]);
+                  report[1], o->cgroup_procs_fd);
 
     close_fd(&pout[1]);
     close_fd(&perr[1]);

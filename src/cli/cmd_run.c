@@ -115,14 +115,23 @@ static int preflight(const lo_graph *g, const opts *o, bool *has_human)
         const char *type = lo_node_handler_type(n);
         if (!strcmp(type, "wait.human"))
             *has_human = true;
-        if (!strcmp(type, "tool")) {
+        bool gate = !strcmp(type, "gate");
+        if (!strcmp(type, "tool") || gate) {
             char prog[256], path[PATH_MAX];
-            if (command_program(lo_node_str(n, "tool_command"), prog, sizeof prog) &&
+            if (command_program(lo_node_str(n, gate ? "command" : "tool_command"), prog,
+                                sizeof prog) &&
                 !lo_which(prog, path, sizeof path)) {
                 cli_error(o->cmd, "preflight: node '%s' runs '%s', which is not on PATH", n->id,
                           prog);
                 bad = 1;
             }
+        }
+        char why[512];
+        if (gate && !strcmp(lo_node_str(n, "sandbox"), "true") &&
+            !lo_sandbox_available(why, sizeof why)) {
+            cli_error(o->cmd, "preflight: gate '%s' requires the sandbox (sandbox=true): %s",
+                      n->id, why);
+            bad = 1;
         }
     }
     return bad;

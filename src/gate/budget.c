@@ -5,25 +5,32 @@
  * through it, and rlimits would not do anyway: RLIMIT_CPU and RLIMIT_AS are
  * per process (a test runner forks), RLIMIT_AS counts address space rather
  * than memory in use, and RLIMIT_NPROC does not apply to root. So a watcher
- * thread scans /proc every LO_GATE_POLL_MS for the processes of the
- * command's group and sums what they use:
+ * thread looks at the command's processes every LO_GATE_POLL_MS -- the
+ * members of its cgroup v2 group when it has one (cgroup.c), else the
+ * processes /proc shows in its process group -- and sums what they use:
  *
- *   CPU   utime + stime + cutime + cstime of every member (the c* fields
- *         carry the time of children a member has already reaped, so a shell
- *         running many short programs is counted too)
+ *   CPU   with a group: its cpu.stat, every process that ever ran in it;
+ *         else utime + stime + cutime + cstime of every member (the c*
+ *         fields carry the time of children a member has already reaped,
+ *         so a shell running many short programs is counted too)
  *   RSS   the resident pages (stat field 24) of every member, summed
  *   procs how many members there are
  *
  * When CPU crosses max_cpu the run's stop path is taken (the cancel flag:
  * SIGTERM, then SIGKILL after a grace). When memory or the process count
- * crosses its budget the group is sent SIGKILL at once: waiting would let a
- * fork bomb or an allocation loop grow for another grace period.
+ * crosses its budget the processes are sent SIGKILL at once: waiting would
+ * let a fork bomb or an allocation loop grow for another grace period.
  *
- * Signalling the group from the watcher is safe in practice: lo_proc_exec
- * reaps the leader only after it has sent the group SIGKILL itself, a group
- * id stays allocated while any member lives, and Linux hands out pids
- * cyclically, so the id cannot name another group in the microseconds
- * between a scan that found members and the kill. */
+ * Signalling the process group from the watcher is safe in practice:
+ * lo_proc_exec reaps the leader only after it has sent the group SIGKILL
+ * itself, a group id stays allocated while any member lives, and Linux
+ * hands out pids cyclically, so the id cannot name another group in the
+ * microseconds between a scan that found members and the kill. A cgroup
+ * is ours alone, so killing through it has no such window at all.
+ *
+ * Under the sandbox the process group and the cgroup hold bubblewrap's own
+ * two processes (the outer bwrap and the init of its PID namespace); they
+ * are left out of the count and the memory, which are the command's. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gate/cgroup.h"
 #include "lightsout/gate.h"
 #include "lightsout/proc.h"
 
@@ -55,7 +63,13 @@ typedef struct watch {
     const atomic_bool *run_cancel;
     atomic_bool cancel;          /* what lo_proc_exec polls */
     atomic_int pid;              /* the group, once started (0 before) */
-    atomic_bool done;            /* the watcher stops */
+    atomic_bool use_cg;          /* the command is in cg (checked at its start) */
+    const gate_cgroup *cg;       /* NULL: no group was made */
+    bool sandboxed;              /* leave bwrap's processes out */
+    /* the watcher sleeps on cv between scans; done wakes it for good */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
     void (*on_output)(void *ud);
     void *ud;
     long tick_hz, page_kb;
@@ -65,17 +79,11 @@ typedef struct watch {
     int64_t tripped_value;
 } watch;
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* One /proc/PID/stat: its group, CPU ticks (own + reaped children) and
- * resident pages. False when it is gone or unreadable. */
+/* One /proc/PID/stat: its group, CPU ticks (own + reaped children),
+ * resident pages, state, and whether it is bubblewrap. False when it is
+ * gone or unreadable. */
 static bool read_stat(const char *pid, long *pgrp, unsigned long long *ticks, long *rss,
-                      char *state)
+                      char *state, bool *bwrap)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%s/stat", pid);
@@ -90,8 +98,10 @@ static bool read_stat(const char *pid, long *pgrp, unsigned long long *ticks, lo
     /* the command name may hold spaces and parentheses: fields start after
      * the last ')' */
     char *p = strrchr(buf, ')');
-    if (!p)
+    char *open_paren = strchr(buf, '(');
+    if (!p || !open_paren)
         return false;
+    *bwrap = p - open_paren - 1 == 5 && memcmp(open_paren + 1, "bwrap", 5) == 0;
     unsigned long long ut, stt;
     long long cut, cst;
     long rs;
@@ -108,31 +118,56 @@ static bool read_stat(const char *pid, long *pgrp, unsigned long long *ticks, lo
     return true;
 }
 
-/* One scan of /proc for the members of group pgid. */
+typedef struct tally {
+    watch *w;
+    long pgid;                /* 0: every process offered is a member */
+    unsigned long long ticks;
+    int64_t rss_kb, procs;
+} tally;
+
+static void count(tally *t, const char *pid)
+{
+    long pg, rss;
+    unsigned long long ticks;
+    char state;
+    bool bwrap;
+    if (!read_stat(pid, &pg, &ticks, &rss, &state, &bwrap) || (t->pgid && pg != t->pgid))
+        return;
+    t->ticks += ticks;
+    if (state == 'Z' || state == 'X' || (bwrap && t->w->sandboxed))
+        return; /* exited: its time counts, it holds no memory */
+    t->procs++;
+    t->rss_kb += rss * t->w->page_kb;
+}
+
+static void count_member(pid_t pid, void *ud)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%ld", (long)pid);
+    count(ud, s);
+}
+
+/* One look at the command's processes. */
 static void scan(watch *w, pid_t pgid, int64_t *cpu_ms, int64_t *rss_kb, int64_t *procs)
 {
-    *cpu_ms = *rss_kb = *procs = 0;
-    DIR *d = opendir("/proc");
-    if (!d)
-        return;
-    unsigned long long ticks = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        long pg, rss;
-        unsigned long long t;
-        char state;
-        if (!read_stat(de->d_name, &pg, &t, &rss, &state) || pg != (long)pgid)
-            continue;
-        ticks += t;
-        if (state == 'Z' || state == 'X')
-            continue; /* exited: its time counts, it holds no memory */
-        (*procs)++;
-        *rss_kb += rss * w->page_kb;
+    tally t = {.w = w};
+    int64_t cg_cpu = -1;
+    if (atomic_load(&w->use_cg) && gate_cgroup_each(w->cg, count_member, &t) >= 0) {
+        cg_cpu = gate_cgroup_cpu_ms(w->cg);
+    } else {
+        t = (tally){.w = w, .pgid = (long)pgid};
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+            if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+                count(&t, de->d_name);
+        if (d)
+            closedir(d);
     }
-    closedir(d);
-    *cpu_ms = (int64_t)(ticks * 1000ULL / (unsigned long long)w->tick_hz);
+    *cpu_ms = cg_cpu >= 0 ? cg_cpu
+                          : (int64_t)(t.ticks * 1000ULL / (unsigned long long)w->tick_hz);
+    *rss_kb = t.rss_kb;
+    *procs = t.procs;
 }
 
 static void trip(watch *w, lo_gate_trip t, int64_t value, pid_t pgid, bool kill_now)
@@ -141,16 +176,35 @@ static void trip(watch *w, lo_gate_trip t, int64_t value, pid_t pgid, bool kill_
         return;
     w->tripped = t;
     w->tripped_value = value;
-    if (kill_now)
+    if (kill_now) {
         kill(-pgid, SIGKILL);
+        if (atomic_load(&w->use_cg))
+            gate_cgroup_kill(w->cg); /* members that left the process group too */
+    }
     atomic_store(&w->cancel, true);
+}
+
+/* Sleep ms, or less when the command has ended; false once it has. */
+static bool nap(watch *w, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += (long)ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+        ;
+    bool more = !w->done;
+    pthread_mutex_unlock(&w->mu);
+    return more;
 }
 
 static void *watcher(void *arg)
 {
     watch *w = arg;
     const lo_gate_budget *b = w->b;
-    while (!atomic_load(&w->done)) {
+    do {
         if (w->run_cancel && atomic_load(w->run_cancel))
             atomic_store(&w->cancel, true);
         pid_t pgid = (pid_t)atomic_load(&w->pid);
@@ -172,14 +226,17 @@ static void *watcher(void *arg)
             else if (b && b->max_cpu_ms > 0 && w->cpu_ms > b->max_cpu_ms)
                 trip(w, LO_TRIP_CPU, w->cpu_ms, pgid, false);
         }
-        sleep_ms(LO_GATE_POLL_MS);
-    }
+    } while (nap(w, LO_GATE_POLL_MS));
     return NULL;
 }
 
 static void on_start(pid_t pid, void *ud)
 {
     watch *w = ud;
+    /* the child moved itself into the group before exec; if that failed
+     * it is measured through its process group instead */
+    if (w->cg && !gate_cgroup_has(w->cg, pid))
+        atomic_store(&w->use_cg, false);
     atomic_store(&w->pid, (int)pid);
 }
 
@@ -190,6 +247,43 @@ static void on_output(void *ud)
         w->on_output(w->ud);
 }
 
+static void stop_watcher(watch *w, pthread_t th, bool threaded)
+{
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (threaded)
+        pthread_join(th, NULL);
+}
+
+static int watch_init(watch *w, const lo_gate_budget *b, const lo_gate_exec *x)
+{
+    memset(w, 0, sizeof *w);
+    w->b = b;
+    w->run_cancel = x->cancel;
+    atomic_init(&w->cancel, x->cancel && atomic_load(x->cancel));
+    atomic_init(&w->pid, 0);
+    atomic_init(&w->use_cg, false);
+    w->sandboxed = x->sandbox != NULL;
+    w->on_output = x->on_output;
+    w->ud = x->ud;
+    w->tick_hz = sysconf(_SC_CLK_TCK);
+    if (w->tick_hz <= 0)
+        w->tick_hz = 100;
+    long page = sysconf(_SC_PAGESIZE);
+    w->page_kb = page > 0 ? page / 1024 : 4;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc)
+        return LO_ENOMEM;
+    pthread_mutex_init(&w->mu, NULL);
+    return 0;
+}
+
 int lo_gate_measure(const lo_gate_budget *b, const lo_gate_exec *x, lo_gate_metrics *m,
                     lo_buf *tail, lo_error *err)
 {
@@ -198,20 +292,22 @@ int lo_gate_measure(const lo_gate_budget *b, const lo_gate_exec *x, lo_gate_metr
     if (!x || !x->command)
         return lo_error_set(err, LO_EINVAL, "lo_gate_measure: no command");
 
+    char *inner[] = {"/bin/sh", "-c", (char *)x->command, NULL};
+    char **argv = inner, **sb_argv = NULL;
+    if (x->sandbox && !(argv = sb_argv = lo_sandbox_argv(x->sandbox, inner, err)))
+        return err && err->code ? err->code : LO_EEXEC;
+
     watch w;
-    memset(&w, 0, sizeof w);
-    w.b = b;
-    w.run_cancel = x->cancel;
-    atomic_init(&w.cancel, x->cancel && atomic_load(x->cancel));
-    atomic_init(&w.pid, 0);
-    atomic_init(&w.done, false);
-    w.on_output = x->on_output;
-    w.ud = x->ud;
-    w.tick_hz = sysconf(_SC_CLK_TCK);
-    if (w.tick_hz <= 0)
-        w.tick_hz = 100;
-    long page = sysconf(_SC_PAGESIZE);
-    w.page_kb = page > 0 ? page / 1024 : 4;
+    if (watch_init(&w, b, x)) {
+        lo_sandbox_argv_free(sb_argv);
+        return lo_error_set(err, LO_ENOMEM, "out of memory");
+    }
+    gate_cgroup cg = {.procs_fd = -1};
+    char why[320] = "not asked for (no_cgroup)";
+    if (!x->no_cgroup && gate_cgroup_create(&cg, why, sizeof why)) {
+        w.cg = &cg;
+        atomic_store(&w.use_cg, true);
+    }
 
     /* the wall budget is the runner's timeout; the stage deadline too,
      * whichever comes first */
@@ -220,7 +316,6 @@ int lo_gate_measure(const lo_gate_budget *b, const lo_gate_exec *x, lo_gate_metr
     if (x->deadline_ms > 0 && (timeout <= 0 || x->deadline_ms < timeout))
         timeout = x->deadline_ms;
 
-    char *argv[] = {"/bin/sh", "-c", (char *)x->command, NULL};
     lo_proc_opts o = {
         .argv = argv,
         .cwd = x->cwd,
@@ -235,19 +330,31 @@ int lo_gate_measure(const lo_gate_budget *b, const lo_gate_exec *x, lo_gate_metr
         .on_output = on_output,
         .ud = &w,
         .on_start = on_start,
+        .cgroup_procs_fd = cg.procs_fd >= 0 ? cg.procs_fd : 0,
     };
     pthread_t th;
     bool threaded = pthread_create(&th, NULL, watcher, &w) == 0;
     lo_proc_result r;
     int rc = lo_proc_exec(&o, &r, err);
-    atomic_store(&w.done, true);
-    if (threaded)
-        pthread_join(th, NULL);
+    stop_watcher(&w, th, threaded);
+    bool used_cg = atomic_load(&w.use_cg) && atomic_load(&w.pid) > 0;
+    int64_t cg_cpu = -1;
+    /* whatever escaped the process group (setsid) dies with the group */
+    gate_cgroup_destroy(&cg, used_cg ? &cg_cpu : NULL);
+    if (w.cg && !used_cg && rc == 0)
+        snprintf(why, sizeof why, "the command did not enter its cgroup");
+    if (x->note && x->note_len)
+        snprintf(x->note, x->note_len, "%s", used_cg ? "" : why);
+    lo_sandbox_argv_free(sb_argv);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
 
     m->wall_ms = r.wall_ms;
     m->cpu_ms = r.user_ms + r.sys_ms;
     if (w.cpu_ms > m->cpu_ms)
         m->cpu_ms = w.cpu_ms;
+    if (cg_cpu > m->cpu_ms)
+        m->cpu_ms = cg_cpu;
     /* ru_maxrss is the largest single process; the scan sums the group:
      * report whichever is larger */
     m->max_rss_kb = r.max_rss_kb > w.rss_kb ? r.max_rss_kb : w.rss_kb;
@@ -257,6 +364,8 @@ int lo_gate_measure(const lo_gate_budget *b, const lo_gate_exec *x, lo_gate_metr
     m->procs_peak = w.procs_peak;
     m->tripped = w.tripped;
     m->tripped_value = w.tripped_value;
+    m->sandboxed = x->sandbox != NULL;
+    m->cgroup = used_cg;
     if (m->tripped == LO_TRIP_NONE) {
         if (r.output_limited) {
             m->tripped = LO_TRIP_OUTPUT;

@@ -1,35 +1,23 @@
 /* The gate handler (shape=octagon or type="gate"; docs/gates.md).
  *
- * A gate runs `command` with /bin/sh -c in the run's workdir under its
- * budgets (budget.c), `repeat` times, parses the test report in its output
+ * A gate runs `command` with /bin/sh -c in the run's workdir -- inside a
+ * bubblewrap sandbox when it can (`sandbox`) -- under its budgets
+ * (budget.c), `repeat` times, parses the test report in its output
  * (report.c), and checks, in this order: the budgets, the exit status, the
  * test counts (max_fail, min_pass), regressions against earlier gates, and
- * the baseline. Every check is recorded in {stage}/gate.json; the ones that
- * failed make up gate.md, a short report that also becomes the context's
- * last_failure, so the next codergen prompt can show the agent what broke. */
+ * the baseline (gate_check.c). Every check is recorded in {stage}/gate.json;
+ * the ones that failed make up gate.md (gate_report.c), a short report that
+ * also becomes the context's last_failure, so the next codergen prompt can
+ * show the agent what broke. */
 #include <limits.h>
-#include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "lightsout/gate.h"
+#include "gate/gate_internal.h"
+#include "lightsout/proc.h"
 
-extern char **environ;
-
-enum {
-    TAIL_BYTES = 4096,            /* output kept for the report */
-    TAIL_LINES = 20,              /* of which at most these lines are shown */
-    REPORT_READ_MAX = 64 << 20,   /* bytes of output given to the parser */
-    FAILING_SHOWN = 20,           /* regressions listed by name */
-    FAILING_BYTES = 1000,         /* of failing test names in messages */
-    MAX_REPEAT = 100,
-    /* below these differences a baseline comparison is noise, whatever the
-     * ratio: a 3 ms command against a 1 ms baseline is not a regression */
-    FLOOR_MS = 20,
-    FLOOR_RSS_KB = 4096,
-};
+enum { REPORT_READ_MAX = 64 << 20 }; /* bytes of output given to the parser */
 
 static int64_t mono_ms(void)
 {
@@ -38,174 +26,7 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- formatting ---- */
-
-static const char *fmt_ms(char *b, size_t n, int64_t ms)
-{
-    snprintf(b, n, "%.2f s", (double)ms / 1000.0);
-    return b;
-}
-
-static const char *fmt_kb(char *b, size_t n, int64_t kb)
-{
-    if (kb >= 1024 * 1024)
-        snprintf(b, n, "%.2f GB", (double)kb / (1024.0 * 1024.0));
-    else if (kb >= 1024)
-        snprintf(b, n, "%.1f MB", (double)kb / 1024.0);
-    else
-        snprintf(b, n, "%lld KB", (long long)kb);
-    return b;
-}
-
-static const char *fmt_bytes(char *b, size_t n, int64_t bytes)
-{
-    if (bytes < 1024) {
-        snprintf(b, n, "%lld bytes", (long long)bytes);
-        return b;
-    }
-    return fmt_kb(b, n, bytes / 1024);
-}
-
-/* ---- checks ---- */
-
-typedef struct verdict {
-    json_t *checks;   /* [{check, ok, measured, limit, detail}] */
-    lo_buf problems;  /* failed checks, "; "-separated */
-    int n_failed;
-} verdict;
-
-static void check(verdict *v, const char *name, bool ok, json_t *measured, json_t *limit,
-                  const char *detail)
-{
-    json_t *c = json_pack("{s:s, s:b}", "check", name, "ok", ok);
-    if (c) {
-        json_object_set_new(c, "measured", measured ? measured : json_null());
-        json_object_set_new(c, "limit", limit ? limit : json_null());
-        if (detail)
-            json_object_set_new(c, "detail", json_string(detail));
-        json_array_append_new(v->checks, c);
-    } else {
-        json_decref(measured);
-        json_decref(limit);
-    }
-    if (!ok) {
-        if (v->n_failed++)
-            lo_buf_puts(&v->problems, "; ");
-        lo_buf_puts(&v->problems, detail ? detail : name);
-    }
-}
-
-typedef const char *(*fmt_fn)(char *, size_t, int64_t);
-
-static void check_budget(verdict *v, const char *budget, const char *what, int64_t limit,
-                         int64_t measured, bool tripped, const char *stopped, fmt_fn fmt)
-{
-    if (limit <= 0)
-        return;
-    bool over = tripped || measured > limit;
-    char detail[256], a[32], b[32];
-    if (tripped) {
-        /* stopped by the budget: it reached the line; how far past it the
-         * measurement got depends on the polling and the signal's delivery */
-        char m[32];
-        if (fmt)
-            snprintf(detail, sizeof detail, "%s reached %s %s (%s measured)%s", what, budget,
-                     fmt(b, sizeof b, limit), fmt(m, sizeof m, measured), stopped);
-        else
-            snprintf(detail, sizeof detail, "%s reached %s %lld (%lld measured)%s", what,
-                     budget, (long long)limit, (long long)measured, stopped);
-        check(v, budget, false, json_integer(measured), json_integer(limit), detail);
-        return;
-    }
-    if (fmt)
-        snprintf(detail, sizeof detail, "%s %s exceeds %s %s (×%.2f)%s", what,
-                 fmt(a, sizeof a, measured), budget, fmt(b, sizeof b, limit),
-                 (double)measured / (double)limit, tripped ? stopped : "");
-    else
-        snprintf(detail, sizeof detail, "%s %lld exceeds %s %lld (×%.2f)%s", what,
-                 (long long)measured, budget, (long long)limit,
-                 (double)measured / (double)limit, tripped ? stopped : "");
-    check(v, budget, !over, json_integer(measured), json_integer(limit),
-          over ? detail : NULL);
-}
-
-/* ---- the command's environment: ours plus three names (as tool stages) ---- */
-
-static char **build_env(const lo_stage *st, lo_buf *own)
-{
-    size_t n = 0;
-    while (environ && environ[n])
-        n++;
-    char **env = lo_calloc(n + 4, sizeof *env);
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!lo_str_starts(environ[i], "LIGHTSOUT_STAGE=") &&
-            !lo_str_starts(environ[i], "LIGHTSOUT_LOGS=") &&
-            !lo_str_starts(environ[i], "LIGHTSOUT_STAGE_DIR="))
-            env[k++] = environ[i];
-    /* three NUL-separated strings in one buffer; pointers taken after it
-     * stops growing */
-    size_t o1, o2;
-    lo_buf_printf(own, "LIGHTSOUT_STAGE=%s", st->node->id);
-    lo_buf_putc(own, '\0');
-    o1 = own->len;
-    lo_buf_printf(own, "LIGHTSOUT_LOGS=%s", st->logs_root ? st->logs_root : "");
-    lo_buf_putc(own, '\0');
-    o2 = own->len;
-    if (lo_buf_printf(own, "LIGHTSOUT_STAGE_DIR=%s", st->stage_dir)) {
-        free(env);
-        return NULL;
-    }
-    env[k++] = own->data;
-    env[k++] = own->data + o1;
-    env[k++] = own->data + o2;
-    return env;
-}
-
-/* ---- medians, for repeat=N ---- */
-
-static int cmp64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int64_t median(int64_t *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp64);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static json_t *metrics_json(const lo_gate_metrics *m)
-{
-    json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:i, s:I}", "wall_ms", (json_int_t)m->wall_ms,
-                          "cpu_ms", (json_int_t)m->cpu_ms, "rss_kb",
-                          (json_int_t)m->max_rss_kb, "output_bytes",
-                          (json_int_t)m->output_bytes, "exit_code", m->exit_code,
-                          "procs_peak", (json_int_t)m->procs_peak);
-    if (j && m->signal)
-        json_object_set_new(j, "signal", json_integer(m->signal));
-    if (j && m->tripped)
-        json_object_set_new(j, "tripped", json_string(lo_gate_trip_name(m->tripped)));
-    if (j && m->tripped)
-        json_object_set_new(j, "tripped_value", json_integer(m->tripped_value));
-    return j;
-}
-
 /* ---- attributes ---- */
-
-typedef struct gate_cfg {
-    lo_gate_budget b;
-    int repeat;
-    lo_report_format format;
-    bool format_named;
-    int64_t max_fail, min_pass; /* min_pass < 0: none */
-    bool no_regression;
-    const char *baseline;
-    double max_ratio;
-} gate_cfg;
 
 static int size_attr(const lo_node *n, const char *key, int64_t *out, char *why, size_t wn)
 {
@@ -247,6 +68,20 @@ static int int_attr(const lo_node *n, const char *key, int64_t def, int64_t *out
     return 0;
 }
 
+static int bool_attr(const lo_node *n, const char *key, bool *out, char *why, size_t wn)
+{
+    const char *s = lo_node_str(n, key);
+    if (!*s || !strcmp(s, "false"))
+        *out = false;
+    else if (!strcmp(s, "true"))
+        *out = true;
+    else {
+        snprintf(why, wn, "invalid %s \"%s\" (true or false)", key, s);
+        return -1;
+    }
+    return 0;
+}
+
 static int read_cfg(const lo_node *n, gate_cfg *c, char *why, size_t wn)
 {
     memset(c, 0, sizeof *c);
@@ -258,7 +93,9 @@ static int read_cfg(const lo_node *n, gate_cfg *c, char *why, size_t wn)
         int_attr(n, "max_procs", 0, &c->b.max_procs, why, wn) ||
         int_attr(n, "repeat", 1, &rep, why, wn) ||
         int_attr(n, "max_fail", 0, &c->max_fail, why, wn) ||
-        int_attr(n, "min_pass", -1, &c->min_pass, why, wn))
+        int_attr(n, "min_pass", -1, &c->min_pass, why, wn) ||
+        bool_attr(n, "no_regression", &c->no_regression, why, wn) ||
+        bool_attr(n, "network", &c->network, why, wn))
         return -1;
     /* a size under 1 KB still means "some memory", not "no budget" */
     c->b.max_rss_kb = rss > 0 ? (rss + 1023) / 1024 : 0;
@@ -276,12 +113,22 @@ static int read_cfg(const lo_node *n, gate_cfg *c, char *why, size_t wn)
         }
         c->format_named = c->format != LO_REPORT_AUTO && c->format != LO_REPORT_NONE;
     }
-    c->no_regression = lo_node_bool(n, "no_regression", false);
     c->baseline = lo_node_str(n, "baseline");
     c->max_ratio = 1.10;
     const char *mr = lo_node_str(n, "max_ratio");
     if (*mr && (lo_parse_double(mr, &c->max_ratio) || !(c->max_ratio > 0))) {
         snprintf(why, wn, "invalid max_ratio \"%s\" (a number > 0)", mr);
+        return -1;
+    }
+    const char *sb = lo_node_str(n, "sandbox");
+    if (!*sb || !strcmp(sb, "auto"))
+        c->sandbox = SANDBOX_AUTO;
+    else if (!strcmp(sb, "true"))
+        c->sandbox = SANDBOX_ON;
+    else if (!strcmp(sb, "false"))
+        c->sandbox = SANDBOX_OFF;
+    else {
+        snprintf(why, wn, "invalid sandbox \"%s\" (auto, true or false)", sb);
         return -1;
     }
     return 0;
@@ -309,94 +156,43 @@ static bool run_failed(const lo_gate_metrics *m, const lo_report *rep, const gat
            rep->failed > c->max_fail || (c->format_named && !rep->found);
 }
 
-/* Names of tests that passed at an earlier gate of this run (any node):
- * the context's gate.*.passing arrays. */
-static json_t *earlier_passing(lo_context *ctx)
+/* ---- medians, for repeat=N ---- */
+
+static int cmp64(const void *a, const void *b)
 {
-    json_t *set = json_object();
-    json_t *snap = lo_context_snapshot(ctx);
-    const char *key;
-    json_t *val;
-    json_object_foreach(snap, key, val) {
-        size_t kl = strlen(key);
-        if (!lo_str_starts(key, "gate.") || kl < 13 || strcmp(key + kl - 8, ".passing"))
-            continue;
-        json_t *arr = val;
-        json_t *parsed = NULL;
-        if (json_is_string(val)) /* a value that went through a string form */
-            arr = parsed = json_loads(json_string_value(val), 0, NULL);
-        size_t i;
-        json_t *nm;
-        json_array_foreach(arr, i, nm)
-            if (json_is_string(nm))
-                json_object_set_new(set, json_string_value(nm), json_true());
-        json_decref(parsed);
-    }
-    json_decref(snap);
-    return set;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
-/* ---- baseline ---- */
-
-/* {wall_ms, cpu_ms, rss_kb} of an earlier gate (context) or a file; NULL
- * with *why filled when there is neither. */
-static json_t *load_baseline(const lo_stage *st, const char *name, char *src, size_t sn,
-                             char *why, size_t wn)
+static int64_t median(int64_t *v, int n)
 {
-    char key[512];
-    snprintf(key, sizeof key, "gate.%s.wall_ms", name);
-    if (lo_context_has(st->context, key)) {
-        json_t *b = json_object();
-        static const char *const fields[] = {"wall_ms", "cpu_ms", "rss_kb"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(key, sizeof key, "gate.%s.%s", name, fields[i]);
-            char *s = lo_context_get_str(st->context, key);
-            int64_t v;
-            if (s && !lo_parse_int64(s, &v))
-                json_object_set_new(b, fields[i], json_integer(v));
-            free(s);
-        }
-        snprintf(src, sn, "gate `%s`", name);
-        return b;
-    }
-    char path[PATH_MAX];
-    if (name[0] == '/' || !st->workdir)
-        snprintf(path, sizeof path, "%s", name);
-    else
-        snprintf(path, sizeof path, "%s/%s", st->workdir, name);
-    json_error_t je;
-    json_t *b = json_load_file(path, 0, &je);
-    if (!b || !json_is_object(b)) {
-        json_decref(b);
-        snprintf(why, wn, "baseline `%s`: no earlier gate of that name and no readable "
-                          "JSON file (%s)", name, je.text);
-        return NULL;
-    }
-    snprintf(src, sn, "baseline file `%s`", name);
-    return b;
+    qsort(v, (size_t)n, sizeof *v, cmp64);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void check_baseline(verdict *v, const char *metric, const char *what, int64_t measured,
-                           const json_t *base, const char *src, double ratio, int64_t floor,
-                           fmt_fn fmt)
+/* The judged metrics: the failing run's, else each metric's median. */
+static lo_gate_metrics judged_metrics(const lo_gate_metrics *runs, int done, bool failed_run)
 {
-    json_t *bv = json_object_get(base, metric);
-    if (!json_is_number(bv))
-        return;
-    double b = json_number_value(bv);
-    if (b <= 0)
-        return; /* nothing to compare a ratio with */
-    double limit = b * ratio;
-    bool ok = (double)measured <= limit || (double)measured - b <= (double)floor;
-    char name[64], detail[320], a[32], c[32];
-    snprintf(name, sizeof name, "baseline.%s", metric);
-    snprintf(detail, sizeof detail, "%s %s exceeds max_ratio %.2f × %s %s (×%.2f)", what,
-             fmt(a, sizeof a, measured), ratio, src, fmt(c, sizeof c, (int64_t)b),
-             (double)measured / b);
-    check(v, name, ok, json_integer(measured), json_real(limit), ok ? NULL : detail);
+    lo_gate_metrics m = runs[done - 1];
+    if (failed_run || done < 2)
+        return m;
+    int64_t v[5][MAX_REPEAT];
+    for (int i = 0; i < done; i++) {
+        v[0][i] = runs[i].wall_ms;
+        v[1][i] = runs[i].cpu_ms;
+        v[2][i] = runs[i].max_rss_kb;
+        v[3][i] = runs[i].output_bytes;
+        v[4][i] = runs[i].procs_peak;
+    }
+    m.wall_ms = median(v[0], done);
+    m.cpu_ms = median(v[1], done);
+    m.max_rss_kb = median(v[2], done);
+    m.output_bytes = median(v[3], done);
+    m.procs_peak = median(v[4], done);
+    return m;
 }
 
-/* ---- the report ---- */
+/* ---- the report's pieces ---- */
 
 /* The last TAIL_LINES lines of the output tail, cleaned for text. */
 static char *tail_text(const lo_buf *tail)
@@ -447,49 +243,51 @@ static int write_file(const lo_stage *st, const char *name, const char *text, lo
     return lo_file_write_atomic(path, text, strlen(text), err);
 }
 
-int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
+/* ---- isolation ---- */
+
+/* Decide whether the command runs in the sandbox; fill sb when it does.
+ * Returns -1 (why in g->sandbox_note) when it must and cannot. */
+static int choose_sandbox(const lo_stage *st, gate_run *g, lo_sandbox *sb,
+                          const char **writable)
 {
-    (void)ud;
-    const lo_node *n = st->node;
-    const char *id = n->id;
-    const char *command = lo_node_str(n, "command");
-    char why[512];
-    gate_cfg c;
-    if (!*command || read_cfg(n, &c, why, sizeof why)) {
-        if (!*command)
-            snprintf(why, sizeof why, "gate %s has no command", id);
-        out->status = LO_FAIL;
-        lo_outcome_set_failure(out, "%s", why);
-        lo_outcome_update_str(out, "last_failure", why);
-        set_str(out, id, "status", "fail");
+    g->sandboxed = false;
+    g->sandbox_note[0] = '\0';
+    if (g->c->sandbox == SANDBOX_OFF)
         return 0;
+    char why[sizeof g->sandbox_note - 96];
+    if (!lo_sandbox_available(why, sizeof why)) {
+        snprintf(g->sandbox_note, sizeof g->sandbox_note, "%s%s", why,
+                 g->c->sandbox == SANDBOX_ON ? "" : "; the command ran without it, with the "
+                 "network and the whole file system writable");
+        return g->c->sandbox == SANDBOX_ON ? -1 : 0;
     }
+    /* the stage directory too, for a command that writes its own report
+     * next to gate.json ($LIGHTSOUT_STAGE_DIR) */
+    writable[0] = st->stage_dir;
+    writable[1] = NULL;
+    *sb = (lo_sandbox){.workdir = st->workdir ? st->workdir : ".", .writable = writable,
+                       .network = g->c->network};
+    g->sandboxed = true;
+    return 0;
+}
 
-    char out_path[PATH_MAX];
-    if (snprintf(out_path, sizeof out_path, "%s/output.txt", st->stage_dir) >= PATH_MAX)
-        return lo_error_set(err, LO_EINVAL, "stage directory path too long");
-    char *shown = lo_utf8_clean(command, strlen(command));
-    lo_buf own;
-    lo_buf_init(&own, 0);
-    char **env = build_env(st, &own);
-    if (!shown || !env) {
-        free(shown);
-        free(env);
-        lo_buf_release(&own);
-        return lo_error_set(err, LO_ENOMEM, "out of memory");
-    }
-    lo_run_emit(st->run, "gate_started", json_pack("{s:s, s:s, s:i}", "node", id, "command",
-                                                   shown, "repeat", c.repeat));
+/* ---- the handler ---- */
 
-    /* ---- the runs ---- */
-    lo_gate_metrics runs[MAX_REPEAT];
-    lo_report rep;
-    memset(&rep, 0, sizeof rep);
-    lo_buf tail;
-    lo_buf_init(&tail, 0);
-    int done = 0, rc = 0;
-    bool failed_run = false;
-    for (int i = 0; i < c.repeat && !failed_run; i++) {
+static int fail_early(lo_outcome *out, const char *id, const char *why)
+{
+    out->status = LO_FAIL;
+    lo_outcome_set_failure(out, "%s", why);
+    lo_outcome_update_str(out, "last_failure", why);
+    set_str(out, id, "status", "fail");
+    return 0;
+}
+
+/* Run the command c->repeat times (fewer when a run fails on its own). */
+static int run_all(lo_stage *st, gate_run *g, lo_gate_metrics *runs, const lo_sandbox *sb,
+                   char **env, const char *out_path, lo_buf *tail, lo_error *err)
+{
+    int rc = 0;
+    for (int i = 0; i < g->c->repeat && !g->failed_run; i++) {
         int64_t left = 0;
         if (st->deadline_ms > 0) {
             left = st->deadline_ms - mono_ms();
@@ -497,7 +295,7 @@ int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
                 left = 1; /* the runner stops it at once: counted as the deadline */
         }
         lo_gate_exec x = {
-            .command = command,
+            .command = lo_node_str(st->node, "command"),
             .cwd = st->workdir,
             .env = env,
             .output_path = out_path,
@@ -506,273 +304,157 @@ int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
             .cancel = lo_run_cancel_flag(st->run),
             .on_output = touch,
             .ud = st->run,
+            .sandbox = sb,
+            .note = g->measure_note,
+            .note_len = sizeof g->measure_note,
         };
-        lo_report_release(&rep);
-        rc = lo_gate_measure(&c.b, &x, &runs[i], &tail, err);
+        lo_report_release(&g->rep);
+        rc = lo_gate_measure(&g->c->b, &x, &runs[i], tail, err);
         if (rc < 0)
             break;
-        done++;
-        parse_report(out_path, &c, &rep);
-        failed_run = run_failed(&runs[i], &rep, &c);
+        g->done++;
+        parse_report(out_path, g->c, &g->rep);
+        g->failed_run = run_failed(&runs[i], &g->rep, g->c);
     }
-    free(env);
-    lo_buf_release(&own);
+    return rc;
+}
+
+static void set_context(lo_outcome *out, const gate_run *g, const char *md, bool pass)
+{
+    const char *id = g->id;
+    set_int(out, id, "passed", g->rep.passed);
+    set_int(out, id, "failed", g->rep.failed);
+    set_int(out, id, "skipped", g->rep.skipped);
+    set_int(out, id, "wall_ms", g->m.wall_ms);
+    set_int(out, id, "cpu_ms", g->m.cpu_ms);
+    set_int(out, id, "rss_kb", g->m.max_rss_kb);
+    set_int(out, id, "output_bytes", g->m.output_bytes);
+    set_int(out, id, "exit_code", g->m.exit_code);
+    set_str(out, id, "status", pass ? "pass" : "fail");
+    set_str(out, id, "failing", g->failing);
+    set_str(out, id, "report", md);
+    if (g->rep.found) {
+        json_t *names = json_array();
+        for (size_t i = 0; i < g->rep.n_tests; i++)
+            if (g->rep.tests[i].name && g->rep.tests[i].status == 0)
+                json_array_append_new(names, json_string(g->rep.tests[i].name));
+        char key[512];
+        snprintf(key, sizeof key, "gate.%s.passing", id);
+        lo_outcome_update(out, key, names);
+    }
+    lo_outcome_update_str(out, "last_failure", pass ? "" : md);
+}
+
+static int write_outputs(const lo_stage *st, const gate_run *g, const gate_verdict *v,
+                         const char *md, lo_error *err)
+{
+    json_t *gj = gate_json(g, v, md);
+    char *text = gj ? json_dumps(gj, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    json_decref(gj);
+    if (!text)
+        return lo_error_set(err, LO_ENOMEM, "out of memory writing gate.json");
+    lo_buf b;
+    lo_buf_init(&b, 0);
+    int rc = lo_buf_printf(&b, "%s\n", text) ? lo_error_set(err, LO_ENOMEM, "out of memory")
+                                             : write_file(st, "gate.json", b.data, err);
+    free(text);
+    lo_buf_release(&b);
+    return rc ? rc : write_file(st, "gate.md", md, err);
+}
+
+int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
+{
+    (void)ud;
+    const char *id = st->node->id;
+    const char *command = lo_node_str(st->node, "command");
+    char why[sizeof ((gate_run *)0)->sandbox_note + 128];
+    gate_cfg c;
+    if (!*command) {
+        snprintf(why, sizeof why, "gate %s has no command", id);
+        return fail_early(out, id, why);
+    }
+    if (read_cfg(st->node, &c, why, sizeof why))
+        return fail_early(out, id, why);
+
+    gate_run g = {.id = id, .c = &c};
+    lo_sandbox sb;
+    const char *writable[2];
+    if (choose_sandbox(st, &g, &sb, writable)) {
+        snprintf(why, sizeof why, "gate %s requires the sandbox (sandbox=true): %s", id,
+                 g.sandbox_note);
+        return fail_early(out, id, why);
+    }
+    char out_path[PATH_MAX];
+    if (snprintf(out_path, sizeof out_path, "%s/output.txt", st->stage_dir) >= PATH_MAX)
+        return lo_error_set(err, LO_EINVAL, "stage directory path too long");
+    char *shown = lo_utf8_clean(command, strlen(command));
+    /* the sandbox's /tmp is private and writable; a TMPDIR elsewhere is not */
+    static const char *const sandbox_env[] = {"TMPDIR=/tmp", NULL};
+    char **env = lo_stage_env(st, g.sandboxed ? sandbox_env : NULL);
+    if (!shown || !env) {
+        free(shown);
+        lo_env_free(env);
+        return lo_error_set(err, LO_ENOMEM, "out of memory");
+    }
+    g.shown = shown;
+    json_t *started = json_pack("{s:s, s:s, s:i, s:b}", "node", id, "command", shown, "repeat",
+                                c.repeat, "sandbox", g.sandboxed);
+    if (started && g.sandbox_note[0])
+        json_object_set_new(started, "sandbox_note", json_string(g.sandbox_note));
+    lo_run_emit(st->run, "gate_started", started);
+
+    lo_gate_metrics runs[MAX_REPEAT];
+    lo_buf tail;
+    lo_buf_init(&tail, 0);
+    int rc = run_all(st, &g, runs, g.sandboxed ? &sb : NULL, env, out_path, &tail, err);
+    lo_env_free(env);
     if (rc < 0) {
         lo_run_emit(st->run, "gate_finished",
                     json_pack("{s:s, s:s, s:s}", "node", id, "status", "error", "error",
                               err && err->msg[0] ? err->msg : lo_err_name(rc)));
-        lo_report_release(&rep);
+        lo_report_release(&g.rep);
         lo_buf_release(&tail);
         free(shown);
         return rc; /* could not start: the engine makes it FAIL with the message */
     }
+    g.runs = runs;
+    g.m = judged_metrics(runs, g.done, g.failed_run);
+    g.failing = failing_names(&g.rep);
+    g.tail = tail_text(&tail);
 
-    /* the judged metrics: the failing run's, else the medians */
-    lo_gate_metrics m = runs[done - 1];
-    if (!failed_run && done > 1) {
-        int64_t v[5][MAX_REPEAT];
-        for (int i = 0; i < done; i++) {
-            v[0][i] = runs[i].wall_ms;
-            v[1][i] = runs[i].cpu_ms;
-            v[2][i] = runs[i].max_rss_kb;
-            v[3][i] = runs[i].output_bytes;
-            v[4][i] = runs[i].procs_peak;
-        }
-        m.wall_ms = median(v[0], done);
-        m.cpu_ms = median(v[1], done);
-        m.max_rss_kb = median(v[2], done);
-        m.output_bytes = median(v[3], done);
-        m.procs_peak = median(v[4], done);
-    }
-
-    /* ---- the checks, in order ---- */
-    verdict v = {json_array(), {0}, 0};
-    lo_buf_init(&v.problems, 0);
-    char a[32], detail[512];
-    int64_t tv = m.tripped_value;
-    check_budget(&v, "max_wall", "wall time", c.b.max_wall_ms,
-                 m.tripped == LO_TRIP_WALL && tv > m.wall_ms ? tv : m.wall_ms,
-                 m.tripped == LO_TRIP_WALL, "; the command was stopped", fmt_ms);
-    check_budget(&v, "max_cpu", "CPU time", c.b.max_cpu_ms,
-                 m.tripped == LO_TRIP_CPU && tv > m.cpu_ms ? tv : m.cpu_ms,
-                 m.tripped == LO_TRIP_CPU, "; the command was stopped", fmt_ms);
-    check_budget(&v, "max_rss", "peak memory", c.b.max_rss_kb,
-                 m.tripped == LO_TRIP_RSS && tv > m.max_rss_kb ? tv : m.max_rss_kb,
-                 m.tripped == LO_TRIP_RSS, "; the process group was killed", fmt_kb);
-    check_budget(&v, "max_output", "output", c.b.max_output_bytes, m.output_bytes,
-                 m.tripped == LO_TRIP_OUTPUT, "; the command was stopped", fmt_bytes);
-    check_budget(&v, "max_procs", "process count", c.b.max_procs,
-                 m.tripped == LO_TRIP_PROCS && tv > m.procs_peak ? tv : m.procs_peak,
-                 m.tripped == LO_TRIP_PROCS, "; the process group was killed", NULL);
-    if (m.deadline) {
-        snprintf(detail, sizeof detail, "the stage timeout stopped the command after %s",
-                 fmt_ms(a, sizeof a, m.wall_ms));
-        check(&v, "timeout", false, json_integer(m.wall_ms), NULL, detail);
-    }
-    if (m.cancelled)
-        check(&v, "cancelled", false, NULL, NULL, "the run was cancelled");
-    if (!m.tripped && !m.deadline && !m.cancelled) {
-        /* a stopped command's status says nothing the budget did not */
-        if (m.signal)
-            snprintf(detail, sizeof detail, "command killed by signal %d (%s)", m.signal,
-                     strsignal(m.signal));
-        else
-            snprintf(detail, sizeof detail, "command exited with status %d", m.exit_code);
-        check(&v, "exit_status", m.exit_code == 0, json_integer(m.exit_code),
-              json_integer(0), m.exit_code == 0 ? NULL : detail);
-    }
-    char *failing = failing_names(&rep);
-    if (c.format_named && !rep.found) {
-        snprintf(detail, sizeof detail, "no %s test report found in the output",
-                 lo_report_format_name(c.format));
-        check(&v, "report", false, NULL, json_string(lo_report_format_name(c.format)),
-              detail);
-    }
-    if (rep.found || rep.failed) {
-        if (c.max_fail > 0)
-            snprintf(detail, sizeof detail, "%ld of %ld tests failed (max_fail %lld): %s",
-                     rep.failed, rep.total, (long long)c.max_fail, failing);
-        else
-            snprintf(detail, sizeof detail, "%ld of %ld tests failed: %s", rep.failed,
-                     rep.total, failing);
-        bool ok = rep.failed <= c.max_fail;
-        check(&v, "max_fail", ok, json_integer(rep.failed), json_integer(c.max_fail),
-              ok ? NULL : detail);
-    }
-    if (c.min_pass >= 0) {
-        bool ok = rep.passed >= c.min_pass;
-        snprintf(detail, sizeof detail, "%ld tests passed, fewer than min_pass %lld",
-                 rep.passed, (long long)c.min_pass);
-        check(&v, "min_pass", ok, json_integer(rep.passed), json_integer(c.min_pass),
-              ok ? NULL : detail);
-    }
-    json_t *regressions = json_array();
-    if (c.no_regression) {
-        json_t *before = earlier_passing(st->context);
-        for (size_t i = 0; i < rep.n_tests; i++)
-            if (rep.tests[i].status == 1 && rep.tests[i].name &&
-                json_object_get(before, rep.tests[i].name))
-                json_array_append_new(regressions, json_string(rep.tests[i].name));
-        size_t nr = json_array_size(regressions);
-        lo_buf names;
-        lo_buf_init(&names, 0);
-        for (size_t i = 0; i < nr && i < FAILING_SHOWN; i++)
-            lo_buf_printf(&names, "%s%s", i ? ", " : "",
-                          json_string_value(json_array_get(regressions, i)));
-        if (nr > FAILING_SHOWN)
-            lo_buf_printf(&names, " (+%zu more)", nr - FAILING_SHOWN);
-        snprintf(detail, sizeof detail, "%zu regression%s (passed at an earlier gate, "
-                 "failing now): %s", nr, nr == 1 ? "" : "s", names.data ? names.data : "");
-        check(&v, "no_regression", nr == 0, json_integer((json_int_t)nr), json_integer(0),
-              nr ? detail : NULL);
-        lo_buf_release(&names);
-        json_decref(before);
-    }
-    json_t *base = NULL;
-    if (*c.baseline) {
-        char src[PATH_MAX + 32];
-        base = load_baseline(st, c.baseline, src, sizeof src, detail, sizeof detail);
-        if (!base) {
-            check(&v, "baseline", false, NULL, NULL, detail);
-        } else {
-            check_baseline(&v, "wall_ms", "wall time", m.wall_ms, base, src, c.max_ratio,
-                           FLOOR_MS, fmt_ms);
-            check_baseline(&v, "cpu_ms", "CPU time", m.cpu_ms, base, src, c.max_ratio,
-                           FLOOR_MS, fmt_ms);
-            check_baseline(&v, "rss_kb", "peak memory", m.max_rss_kb, base, src,
-                           c.max_ratio, FLOOR_RSS_KB, fmt_kb);
-        }
-    }
+    gate_verdict v;
+    gate_judge(st, &g, &v);
     bool pass = v.n_failed == 0;
-
-    /* ---- gate.md ---- */
-    char *tail_s = tail_text(&tail);
-    lo_buf md;
-    lo_buf_init(&md, 0);
-    if (pass)
-        lo_buf_printf(&md, "Gate `%s` passed", id);
-    else
-        lo_buf_printf(&md, "Gate `%s` FAILED: %s", id, v.problems.data);
-    lo_buf_printf(&md, "\n\nCommand: `%s`\n", shown);
-    if (c.repeat > 1)
-        lo_buf_printf(&md, "Runs: %d of %d (%s)\n", done, c.repeat,
-                      failed_run ? "stopped at the first failing run" : "medians judged");
-    char cpu_s[32], rss_s[32], outb[32];
-    lo_buf_printf(&md, "Measured: wall %s, CPU %s, peak memory %s, output %s, ",
-                  fmt_ms(a, sizeof a, m.wall_ms), fmt_ms(cpu_s, sizeof cpu_s, m.cpu_ms),
-                  fmt_kb(rss_s, sizeof rss_s, m.max_rss_kb),
-                  fmt_bytes(outb, sizeof outb, m.output_bytes));
-    if (m.signal)
-        lo_buf_printf(&md, "killed by signal %d\n", m.signal);
-    else
-        lo_buf_printf(&md, "exit status %d\n", m.exit_code);
-    if (rep.found)
-        lo_buf_printf(&md, "Tests (%s): %ld passed, %ld failed, %ld skipped\n",
-                      lo_report_format_name(rep.format), rep.passed, rep.failed,
-                      rep.skipped);
-    if (rep.failed) {
-        lo_buf_printf(&md, "Failing tests: %s\n", failing);
-        int shown_msgs = 0;
-        for (size_t i = 0; i < rep.n_tests && shown_msgs < 5; i++)
-            if (rep.tests[i].status == 1 && rep.tests[i].message && *rep.tests[i].message) {
-                lo_buf_printf(&md, "- %s: %.300s\n", rep.tests[i].name ? rep.tests[i].name : "?",
-                              rep.tests[i].message);
-                shown_msgs++;
-            }
-    }
-    if (!pass && tail_s && *tail_s)
-        lo_buf_printf(&md, "\nLast lines of output:\n```\n%s\n```\n", tail_s);
-
-    /* ---- gate.json ---- */
-    json_t *budgets = json_pack("{s:I, s:I, s:I, s:I, s:I}", "max_wall_ms",
-                                (json_int_t)c.b.max_wall_ms, "max_cpu_ms",
-                                (json_int_t)c.b.max_cpu_ms, "max_rss_kb",
-                                (json_int_t)c.b.max_rss_kb, "max_output_bytes",
-                                (json_int_t)c.b.max_output_bytes, "max_procs",
-                                (json_int_t)c.b.max_procs);
-    json_t *runs_j = json_array();
-    for (int i = 0; i < done; i++)
-        json_array_append_new(runs_j, metrics_json(&runs[i]));
-    json_t *fail_arr = json_array(), *pass_arr = json_array();
-    for (size_t i = 0; i < rep.n_tests; i++) {
-        if (!rep.tests[i].name)
-            continue;
-        if (rep.tests[i].status == 1)
-            json_array_append_new(fail_arr, json_string(rep.tests[i].name));
-        else if (rep.tests[i].status == 0)
-            json_array_append_new(pass_arr, json_string(rep.tests[i].name));
-    }
-    json_t *tests = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:o}", "format",
-                              lo_report_format_name(rep.format), "found", rep.found,
-                              "passed", (json_int_t)rep.passed, "failed",
-                              (json_int_t)rep.failed, "skipped", (json_int_t)rep.skipped,
-                              "total", (json_int_t)rep.total, "failing", fail_arr);
-    json_t *gj = json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s}",
-                           "node", id, "command", shown, "status", pass ? "pass" : "fail",
-                           "repeat", c.repeat, "runs_done", done, "metrics",
-                           metrics_json(&m), "runs", runs_j, "budgets", budgets, "checks",
-                           v.checks, "tests", tests, "regressions", regressions,
-                           "output_tail", tail_s ? tail_s : "", "report", md.data);
-    if (gj && base)
-        json_object_set(gj, "baseline", base);
-    char *gtext = gj ? json_dumps(gj, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-    json_decref(gj);
-    int werr = 0;
-    if (gtext) {
-        size_t gl = strlen(gtext);
-        char *g2 = realloc(gtext, gl + 2);
-        if (g2) {
-            gtext = g2;
-            memcpy(gtext + gl, "\n", 2);
-        }
-        werr = write_file(st, "gate.json", gtext, err);
-    }
-    free(gtext);
-    if (!werr)
-        werr = write_file(st, "gate.md", md.data, err);
-
-    /* ---- outcome and context ---- */
-    set_int(out, id, "passed", rep.passed);
-    set_int(out, id, "failed", rep.failed);
-    set_int(out, id, "skipped", rep.skipped);
-    set_int(out, id, "wall_ms", m.wall_ms);
-    set_int(out, id, "cpu_ms", m.cpu_ms);
-    set_int(out, id, "rss_kb", m.max_rss_kb);
-    set_int(out, id, "output_bytes", m.output_bytes);
-    set_int(out, id, "exit_code", m.exit_code);
-    set_str(out, id, "status", pass ? "pass" : "fail");
-    set_str(out, id, "failing", failing);
-    set_str(out, id, "report", md.data);
-    if (rep.found) {
-        char key[512];
-        snprintf(key, sizeof key, "gate.%s.passing", id);
-        lo_outcome_update(out, key, json_incref(pass_arr));
-    }
-    lo_outcome_update_str(out, "last_failure", pass ? "" : md.data);
+    char *md = gate_markdown(&g, &v);
+    int werr = md ? write_outputs(st, &g, &v, md, err)
+                  : lo_error_set(err, LO_ENOMEM, "out of memory");
+    if (md)
+        set_context(out, &g, md, pass);
+    char a[32];
     if (pass) {
         out->status = LO_SUCCESS;
         lo_outcome_set_notes(out, "gate %s passed: wall %s, %ld tests passed", id,
-                             fmt_ms(a, sizeof a, m.wall_ms), rep.passed);
+                             gate_fmt_ms(a, sizeof a, g.m.wall_ms), g.rep.passed);
     } else {
         out->status = LO_FAIL;
-        char *nl = strchr(md.data, '\n');
-        lo_outcome_set_failure(out, "%.*s", nl ? (int)(nl - md.data) : (int)md.len, md.data);
+        const char *nl = md ? strchr(md, '\n') : NULL;
+        lo_outcome_set_failure(out, "%.*s", nl ? (int)(nl - md) : md ? (int)strlen(md) : 0,
+                               md ? md : "");
     }
     lo_run_emit(st->run, "gate_finished",
-                json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s?}", "node", id, "status",
-                          pass ? "pass" : "fail", "wall_ms", (json_int_t)m.wall_ms, "cpu_ms",
-                          (json_int_t)m.cpu_ms, "rss_kb", (json_int_t)m.max_rss_kb, "passed",
-                          (json_int_t)rep.passed, "failed", (json_int_t)rep.failed,
-                          "tripped", m.tripped ? lo_gate_trip_name(m.tripped) : NULL));
-
-    json_decref(pass_arr);
-    json_decref(base);
-    lo_buf_release(&md);
-    lo_buf_release(&v.problems);
-    free(tail_s);
-    free(failing);
+                json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s?, s:b, s:s}", "node", id,
+                          "status", pass ? "pass" : "fail", "wall_ms", (json_int_t)g.m.wall_ms,
+                          "cpu_ms", (json_int_t)g.m.cpu_ms, "rss_kb",
+                          (json_int_t)g.m.max_rss_kb, "passed", (json_int_t)g.rep.passed,
+                          "failed", (json_int_t)g.rep.failed, "tripped",
+                          g.m.tripped ? lo_gate_trip_name(g.m.tripped) : NULL, "sandbox",
+                          g.sandboxed, "measured_by", g.m.cgroup ? "cgroup2" : "proc"));
+    free(md);
+    gate_verdict_release(&v);
+    free(g.tail);
+    free(g.failing);
     free(shown);
-    lo_report_release(&rep);
+    lo_report_release(&g.rep);
     lo_buf_release(&tail);
     return werr;
 }

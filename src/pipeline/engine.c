@@ -393,6 +393,41 @@ static const char *step_name(int step)
     return step >= 0 && step <= 5 ? names[step] : "none";
 }
 
+/* ---- loop bounds ----
+ *
+ * max_visits (node) and max_steps (graph) stop a run that would loop for
+ * ever -- a gate that can never pass, say. Both count completed stages:
+ * a visit is one entry into a node however many retries it takes, and the
+ * exit is never refused. A node about to be entered once more than its
+ * bound allows fails the run instead; so does a run that has completed
+ * max_steps stages and is not at the exit. Unset or 0: no bound. */
+static const char *bound_reached(lo_engine *e, const trav *t, const lo_node *n, char *why,
+                                 size_t wn)
+{
+    int64_t max_v = lo_node_int(n, "max_visits", 0);
+    int64_t v = json_integer_value(json_object_get(t->visits, n->id));
+    if (max_v > 0 && v >= max_v) {
+        snprintf(why, wn, "node '%s' visited %lld times (max_visits=%lld)", n->id,
+                 (long long)v, (long long)max_v);
+        return "max_visits";
+    }
+    int64_t max_s = t->checkpoints ? lo_graph_int(e->g, "max_steps", 0) : 0;
+    if (max_s > 0 && t->steps >= max_s) {
+        snprintf(why, wn, "the run completed %lld stages (max_steps=%lld) and is not at the "
+                 "exit; node '%s' would be the next", (long long)t->steps, (long long)max_s,
+                 n->id);
+        return "max_steps";
+    }
+    return NULL;
+}
+
+static void count_visit(trav *t, const lo_node *n)
+{
+    json_int_t v = json_integer_value(json_object_get(t->visits, n->id));
+    json_object_set_new(t->visits, n->id, json_integer(v + 1));
+    t->steps++;
+}
+
 /* ---- the traversal (§3.2) ---- */
 
 /* Mirror the graph's attributes into the context (§3.1 initialize). */
@@ -512,11 +547,31 @@ static int traverse(lo_engine *e, trav *t, const char *stop_at, lo_outcome *last
                                   "stages", (json_int_t)json_array_size(t->completed)));
             return rc;
         }
+        char why[600];
+        const char *bound = bound_reached(e, t, n, why, sizeof why);
+        if (bound) {
+            lo_outcome_release(last);
+            lo_outcome_init(last, LO_FAIL);
+            lo_outcome_set_failure(last, "%s", why);
+            lo_run_emit(&e->run, "loop_bound_reached",
+                        json_pack("{s:s, s:s, s:I, s:I}", "node", n->id, "bound", bound,
+                                  "visits", json_integer_value(json_object_get(t->visits, n->id)),
+                                  "steps", (json_int_t)t->steps));
+            if ((rc = set_current(t, NULL)))
+                return lo_error_set(err, rc, "out of memory");
+            finish(e, t, res, LO_FAIL, why);
+            rc = checkpoint(e, t, "failed", err);
+            if (t->checkpoints)
+                lo_run_emit(&e->run, "pipeline_failed",
+                            json_pack("{s:s, s:s}", "error", why, "bound", bound));
+            return rc;
+        }
         lo_outcome_release(last);
         execute_with_retry(e, t, n, last);
         if (atomic_load(&e->cancel))
             return interrupted(e, t, res, err);
         res->stages_run++;
+        count_visit(t, n);
         json_array_append_new(t->completed, json_string(n->id));
         json_object_set_new(t->outcomes, n->id, json_string(lo_status_name(last->status)));
         if (last->context_updates)
@@ -557,7 +612,6 @@ static int traverse(lo_engine *e, trav *t, const char *stop_at, lo_outcome *last
             if ((rc = set_current(t, NULL)))
                 return lo_error_set(err, rc, "out of memory");
             if (last->status == LO_FAIL) {
-                char why[600];
                 snprintf(why, sizeof why, "stage '%s' failed: %s", n->id,
                          last->failure_reason ? last->failure_reason : "no reason given");
                 finish(e, t, res, LO_FAIL, why);
@@ -605,7 +659,8 @@ static int trav_init(trav *t, lo_context *ctx)
     t->completed = json_array();
     t->outcomes = json_object();
     t->retries = json_object();
-    return t->completed && t->outcomes && t->retries ? 0 : LO_ENOMEM;
+    t->visits = json_object();
+    return t->completed && t->outcomes && t->retries && t->visits ? 0 : LO_ENOMEM;
 }
 
 static void trav_release(trav *t)
@@ -614,6 +669,7 @@ static void trav_release(trav *t)
     json_decref(t->completed);
     json_decref(t->outcomes);
     json_decref(t->retries);
+    json_decref(t->visits);
     free(t->current);
     free(t->last);
 }

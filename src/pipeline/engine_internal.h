@@ -23,6 +23,9 @@ typedef struct trav {
     json_t *completed;  /* array of node ids, in order */
     json_t *outcomes;   /* node id -> final status of its last visit */
     json_t *retries;    /* node id -> retries used on its last visit */
+    json_t *visits;     /* node id -> visits completed (max_visits); kept across
+                         * loop restarts, like steps */
+    int64_t steps;      /* stages completed in all (max_steps) */
     char *current;      /* node to run next (NULL when finished) */
     char *last;         /* last node completed */
     int restarts;       /* loop_restart count: stage dirs go under restart-N */

@@ -241,6 +241,9 @@ static const char *const joins[] = {"wait_all", "first_success"};
 static const char *const error_policies[] = {"continue", "fail_fast"};
 static const char *const backends[] = {"api", "cli", "twin", "sim"};
 static const char *const retry_policies[] = {"none", "standard", "aggressive", "linear", "patient"};
+static const char *const sandboxes[] = {"auto", "true", "false"};
+static const char *const reports[] = {"auto", "tap", "junit", "pytest", "go", "cargo",
+                                      "ctest", "prove", "plain", "none"};
 static const char *const fidelities[] = {"full", "truncate", "compact", "summary:low",
                                          "summary:medium", "summary:high"};
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -308,6 +311,10 @@ static void check_value(lint *l, const lo_attr *a, const lo_attr_spec *s, const 
         check_enum(l, a, owner, backends, LEN(backends), "attribute_type");
     else if (strcmp(k, "retry_policy") == 0)
         check_enum(l, a, owner, retry_policies, LEN(retry_policies), "attribute_type");
+    else if (strcmp(k, "sandbox") == 0)
+        check_enum(l, a, owner, sandboxes, LEN(sandboxes), "attribute_type");
+    else if (strcmp(k, "report") == 0)
+        check_enum(l, a, owner, reports, LEN(reports), "attribute_type");
     else if (strcmp(k, "fidelity") == 0 || strcmp(k, "default_fidelity") == 0)
         check_enum(l, a, owner, fidelities, LEN(fidelities), "fidelity_valid");
 }

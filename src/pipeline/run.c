@@ -282,12 +282,14 @@ static int write_snapshot(struct lo_engine *e, trav *t, const char *state, json_
     lo_rfc3339_now(ts, sizeof ts);
     json_t *logs = lo_context_logs(t->ctx);
     t->gen++;
-    json_t *cp = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s?, s:s?, s:O, s:O, s:O, s:i, s:O, s:o}",
+    json_t *cp = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s?, s:s?, s:O, s:O, s:O, s:O, s:I, "
+                           "s:i, s:O, s:o}",
                            "run_id", e->run_id, "timestamp", ts, "state", state,
                            "pid", (json_int_t)getpid(), "generation", (json_int_t)t->gen,
                            "current_node", t->last, "next_node", t->current,
                            "completed_nodes", t->completed, "node_outcomes", t->outcomes,
-                           "node_retries", t->retries, "restarts", t->restarts,
+                           "node_retries", t->retries, "node_visits", t->visits,
+                           "steps", (json_int_t)t->steps, "restarts", t->restarts,
                            "context", ctx, "logs", logs ? logs : json_array());
     if (!cp)
         return lo_error_set(err, LO_ENOMEM, "out of memory writing the checkpoint");
@@ -326,10 +328,12 @@ static int append_journal(struct lo_engine *e, trav *t, const char *state, json_
     json_t *del;
     json_t *set = context_delta(ctx, t->ctx_saved, &del);
     const char *node = t->last;
-    json_t *rec = json_pack("{s:I, s:s, s:s?, s:O?, s:O?, s:s?, s:i, s:o, s:o}",
+    json_t *rec = json_pack("{s:I, s:s, s:s?, s:O?, s:O?, s:O?, s:I, s:s?, s:i, s:o, s:o}",
                             "gen", (json_int_t)t->gen, "state", state, "node", node,
                             "outcome", node ? json_object_get(t->outcomes, node) : NULL,
                             "retries", node ? json_object_get(t->retries, node) : NULL,
+                            "visits", node ? json_object_get(t->visits, node) : NULL,
+                            "steps", (json_int_t)t->steps,
                             "next", t->current, "restarts", t->restarts, "set", set, "del", del);
     char *line = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     json_decref(rec);
@@ -380,12 +384,20 @@ static void apply_record(json_t *cp, const json_t *rec)
         json_t *r = json_object_get(rec, "retries");
         if (r)
             json_object_set(json_object_get(cp, "node_retries"), node, r);
+        json_t *v = json_object_get(rec, "visits");
+        if (v) {
+            if (!json_is_object(json_object_get(cp, "node_visits")))
+                json_object_set_new(cp, "node_visits", json_object());
+            json_object_set(json_object_get(cp, "node_visits"), node, v);
+        }
         json_object_set_new(cp, "current_node", json_string(node));
     }
     json_t *next = json_object_get(rec, "next");
     json_object_set(cp, "next_node", next ? next : json_null());
     json_object_set(cp, "state", json_object_get(rec, "state"));
     json_object_set(cp, "restarts", json_object_get(rec, "restarts"));
+    if (json_is_integer(json_object_get(rec, "steps")))
+        json_object_set(cp, "steps", json_object_get(rec, "steps"));
     json_t *ctx = json_object_get(cp, "context");
     json_object_update(ctx, json_object_get(rec, "set"));
     size_t i;
@@ -469,6 +481,11 @@ int run_load_checkpoint(struct lo_engine *e, trav *t, char *state, size_t n, lo_
     t->completed = json_deep_copy(json_object_get(cp, "completed_nodes"));
     t->outcomes = json_deep_copy(json_object_get(cp, "node_outcomes"));
     t->retries = json_deep_copy(json_object_get(cp, "node_retries"));
+    /* checkpoints from before loop bounds have no visits: count from here */
+    json_decref(t->visits);
+    json_t *visits = json_object_get(cp, "node_visits");
+    t->visits = json_is_object(visits) ? json_deep_copy(visits) : json_object();
+    t->steps = json_integer_value(json_object_get(cp, "steps"));
     free(t->current);
     free(t->last);
     t->current = dup_json_str(json_object_get(cp, "next_node"));

@@ -208,10 +208,11 @@ run status "$tmp/no-such-run"
 [ "$rc" -eq 2 ]
 ok $? "status of a directory that is not a run exits 2" "exit $rc" "$stderr"
 
-# ---- a stage type this build has no handler for is refused, not simulated ----
+# ---- gates run; a gate that cannot pass ends at the loop bound (more in gate.t) ----
 run run "$examples/gate.dot" --logs "$tmp/gate-run" --auto-approve
-[ "$rc" -eq 2 ] && [[ "$stderr" == *"needs the 'gate' handler"* ]] && [ ! -e "$tmp/gate-run" ]
-ok $? "a gate stage without its handler exits 2 before anything runs" "exit $rc" "$stderr"
+[ "$rc" -eq 1 ] && [[ "$stderr" == *"node 'implement' visited 3 times (max_visits=3)"* ]] &&
+    [ -f "$tmp/gate-run/tests/gate.json" ]
+ok $? "gate.dot runs its gate and ends at implement's max_visits, exit 1" "exit $rc" "$stderr"
 
 # ---- resume of a run killed before its first checkpoint keeps its --set values ----
 run run "$examples/linear.dot" --logs "$tmp/setfresh" --set user.flag=on

@@ -140,33 +140,6 @@ static void assert_contains(const char *hay, const char *needle)
         fail_msg("\"%s\" not found in:\n%s", needle, hay ? hay : "(null)");
 }
 
-/* Live (not zombie) processes whose command line holds marker. */
-static int live_with(const char *marker)
-{
-    int count = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        char path[300], buf[4096];
-        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        for (size_t i = 0; i < n; i++)
-            if (!buf[i])
-                buf[i] = ' ';
-        buf[n] = '\0';
-        if (n && strstr(buf, marker))
-            count++; /* a zombie has an empty cmdline */
-    }
-    if (d)
-        closedir(d);
-    return count;
-}
 
 /* ---- budgets ---- */
 
@@ -260,7 +233,7 @@ static void test_procs(void **state)
     assert_true(ro.ms < 1500);
     assert_true(json_integer_value(json_object_get(json_object_get(ro.gate, "metrics"),
                                                    "tripped_value")) > 20);
-    assert_int_equal(live_with(marker), 0);
+    assert_int_equal(lo_test_live_with(marker), 0);
     release(&ro);
     /* a few processes under the limit pass */
     script("few.sh", "for i in 1 2 3; do sleep 0.2 & done; wait\n");
@@ -488,12 +461,6 @@ static void test_bad_attribute(void **state)
     release(&ro);
 }
 
-static int rm_cb(const char *path)
-{
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    return system(cmd);
-}
 
 int main(void)
 {
@@ -519,6 +486,6 @@ int main(void)
         cmocka_unit_test(test_bad_attribute),
     };
     int rc = cmocka_run_group_tests_name("gate", tests, NULL, NULL);
-    rm_cb(tmpdir);
+    lo_test_rm_rf(tmpdir);
     return rc;
 }

@@ -22,4 +22,44 @@ static inline const char *lo_test_data(const char *rel)
     return buf;
 }
 
+/* rm -rf dir (a test's temporary directory). */
+static inline int lo_test_rm_rf(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+#ifdef __linux__
+#include <dirent.h>
+/* Live (not zombie) processes whose command line holds marker: what a
+ * test that starts processes checks to see that none outlived it. */
+static inline int lo_test_live_with(const char *marker)
+{
+    int count = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (!buf[i])
+                buf[i] = ' ';
+        buf[n] = '\0';
+        if (n && strstr(buf, marker))
+            count++; /* a zombie has an empty cmdline */
+    }
+    if (d)
+        closedir(d);
+    return count;
+}
+#endif
+
 #endif

@@ -27,8 +27,6 @@
 #include "lightsout/proc.h"
 #include "pipeline/handlers/builtin.h"
 
-extern char **environ;
-
 enum {
     OUTPUT_MAX = 64 * 1024,  /* bytes of stdout kept in tool.output */
     LINE_MAX_SHOWN = 300,    /* bytes of the last output line in a reason */
@@ -49,66 +47,6 @@ static void fmt_secs(char *buf, size_t n, int64_t ms)
         snprintf(buf, n, "%lld", (long long)(ms / 1000));
     else
         snprintf(buf, n, "%.1f", (double)ms / 1000.0);
-}
-
-/* ---- environment ---- */
-
-static bool env_is(const char *entry, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(entry, name, n) == 0 && entry[n] == '=';
-}
-
-static char *env_entry(const char *name, const char *value)
-{
-    size_t n = strlen(name) + strlen(value) + 2;
-    char *s = lo_malloc(n);
-    if (s)
-        snprintf(s, n, "%s=%s", name, value);
-    return s;
-}
-
-/* environ without our three names, then them; NULL on allocation failure.
- * Only the last three strings are owned (free_env). */
-static char **build_env(const lo_stage *st, size_t *n_own)
-{
-    static const char *const names[3] = {"LIGHTSOUT_STAGE", "LIGHTSOUT_LOGS",
-                                         "LIGHTSOUT_STAGE_DIR"};
-    const char *values[3] = {st->node->id, st->logs_root ? st->logs_root : "",
-                             st->stage_dir};
-    size_t n = 0;
-    while (environ && environ[n])
-        n++;
-    char **env = lo_calloc(n + 4, sizeof *env);
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool ours = false;
-        for (int j = 0; j < 3; j++)
-            ours = ours || env_is(environ[i], names[j]);
-        if (!ours)
-            env[k++] = environ[i];
-    }
-    *n_own = k;
-    for (int j = 0; j < 3; j++) {
-        if (!(env[k + (size_t)j] = env_entry(names[j], values[j]))) {
-            for (int i = 0; i < j; i++)
-                free(env[k + (size_t)i]);
-            free(env);
-            return NULL;
-        }
-    }
-    return env;
-}
-
-static void free_env(char **env, size_t first_own)
-{
-    if (!env)
-        return;
-    for (size_t i = first_own; env[i]; i++)
-        free(env[i]);
-    free(env);
 }
 
 /* ---- reading the output back ---- */
@@ -272,8 +210,7 @@ int lo_handler_tool(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     if (lo_utf8_append_clean(&shown_buf, command, strlen(command)))
         return oom(err);
     const char *shown = shown_buf.data;
-    size_t first_own = 0;
-    char **env = build_env(st, &first_own);
+    char **env = lo_stage_env(st, NULL);
     if (!env) {
         lo_buf_release(&shown_buf);
         return oom(err);
@@ -295,7 +232,7 @@ int lo_handler_tool(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
                 json_pack("{s:s, s:s}", "node", n->id, "command", shown));
     lo_proc_result r;
     int rc = lo_proc_exec(&o, &r, err);
-    free_env(env, first_own);
+    lo_env_free(env);
     lo_buf_release(&r.tail);
 
     bool ran = r.exit_code >= 0 || r.term_signal != 0;
