@@ -87,6 +87,9 @@ typedef struct lo_proc_opts {
      * from its first instruction. 0 = none. Validation gates measure and
      * stop their commands through the group (src/gate/cgroup.c). */
     int cgroup_procs_fd;
+    /* When set, receives whether the child did enter that group; it is
+     * written before on_start is called. */
+    bool *cgroup_entered;
 } lo_proc_opts;
 
 typedef struct lo_proc_result {

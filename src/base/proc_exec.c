@@ -45,7 +45,8 @@ enum {
 };
 
 /* What went wrong in the child before exec, sent back on a CLOEXEC pipe. */
-enum { STEP_CHDIR = 1, STEP_STDIN, STEP_DUP, STEP_EXEC };
+/* STEP_CGROUP is not fatal: it is followed by EOF (exec) or another record */
+enum { STEP_CHDIR = 1, STEP_STDIN, STEP_DUP, STEP_EXEC, STEP_CGROUP };
 struct child_failure {
     int step;
     int err;
@@ -163,8 +164,13 @@ static void child_run(const char *path, char *const *argv, char *const *envp,
     setpgid(0, 0);
     /* a failed move leaves the command outside the group; the caller sees
      * that (the pid is not a member) and measures it the other way */
-    if (cgroup_fd > 2 && write(cgroup_fd, "0", 1) < 0)
-        cgroup_fd = -1;
+    if (cgroup_fd > 2 && write(cgroup_fd, "0", 1) < 0) {
+        struct child_failure f = {STEP_CGROUP, errno};
+        ssize_t w;
+        do
+            w = write(report, &f, sizeof f);
+        while (w < 0 && errno == EINTR);
+    }
     /* default dispositions and an empty mask: an ignored SIGPIPE or a
      * blocked SIGTERM in the parent must not leak into the command */
     struct sigaction dfl;
@@ -395,9 +401,17 @@ int lo_proc_exec(const lo_proc_opts *o, lo_proc_result *r, lo_error *err)
      * group already); a record: it failed before that. */
     struct child_failure cf = {0, 0};
     ssize_t got;
-    do
-        got = read(report[0], &cf, sizeof cf);
-    while (got < 0 && errno == EINTR);
+    bool in_cgroup = o->cgroup_procs_fd > 2;
+    for (;;) {
+        do
+            got = read(report[0], &cf, sizeof cf);
+        while (got < 0 && errno == EINTR);
+        if (got != (ssize_t)sizeof cf || cf.step != STEP_CGROUP)
+            break;
+        in_cgroup = false;
+    }
+    if (o->cgroup_entered)
+        *o->cgroup_entered = in_cgroup;
     close_fd(&report[0]);
     if (got == (ssize_t)sizeof cf) {
         int ws;

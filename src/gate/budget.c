@@ -64,6 +64,7 @@ typedef struct watch {
     atomic_bool cancel;          /* what lo_proc_exec polls */
     atomic_int pid;              /* the group, once started (0 before) */
     atomic_bool use_cg;          /* the command is in cg (checked at its start) */
+    bool entered_cg;             /* lo_proc_exec: the child entered cg */
     const gate_cgroup *cg;       /* NULL: no group was made */
     bool sandboxed;              /* leave bwrap's processes out */
     /* the watcher sleeps on cv between scans; done wakes it for good */
@@ -233,9 +234,10 @@ static void *watcher(void *arg)
 static void on_start(pid_t pid, void *ud)
 {
     watch *w = ud;
-    /* the child moved itself into the group before exec; if that failed
-     * it is measured through its process group instead */
-    if (w->cg && !gate_cgroup_has(w->cg, pid))
+    /* the child moved itself into the group before exec and says whether
+     * that worked (asking the group would race a command that has already
+     * exited); if it failed, it is measured through its process group */
+    if (w->cg && !w->entered_cg)
         atomic_store(&w->use_cg, false);
     atomic_store(&w->pid, (int)pid);
 }
@@ -331,6 +333,7 @@ int lo_gate_measure(const lo_gate_budget *b, const lo_gate_exec *x, lo_gate_metr
         .ud = &w,
         .on_start = on_start,
         .cgroup_procs_fd = cg.procs_fd >= 0 ? cg.procs_fd : 0,
+        .cgroup_entered = &w.entered_cg,
     };
     pthread_t th;
     bool threaded = pthread_create(&th, NULL, watcher, &w) == 0;

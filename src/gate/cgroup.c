@@ -243,24 +243,6 @@ int gate_cgroup_each(const gate_cgroup *cg, void (*fn)(pid_t pid, void *ud), voi
     return count;
 }
 
-typedef struct find_ctx {
-    pid_t want;
-    bool found;
-} find_ctx;
-
-static void find_one(pid_t pid, void *ud)
-{
-    find_ctx *f = ud;
-    if (pid == f->want)
-        f->found = true;
-}
-
-bool gate_cgroup_has(const gate_cgroup *cg, pid_t pid)
-{
-    find_ctx f = {pid, false};
-    return gate_cgroup_each(cg, find_one, &f) > 0 && f.found;
-}
-
 int64_t gate_cgroup_cpu_ms(const gate_cgroup *cg)
 {
     char path[PATH_MAX + 16], buf[1024];

@@ -31,8 +31,6 @@ bool gate_cgroup_create(gate_cgroup *cg, char *why, size_t why_len);
  * cgroup.procs cannot be read. */
 int gate_cgroup_each(const gate_cgroup *cg, void (*fn)(pid_t pid, void *ud), void *ud);
 
-/* Whether pid is a member (to check that the child entered it). */
-bool gate_cgroup_has(const gate_cgroup *cg, pid_t pid);
 
 /* User + system CPU of everything that ran in the group, in ms; -1 unknown. */
 int64_t gate_cgroup_cpu_ms(const gate_cgroup *cg);
