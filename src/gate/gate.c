@@ -236,11 +236,14 @@ static void touch(void *ud)
     lo_run_touch(ud);
 }
 
+/* gate.json and gate.md are reports: resume reads the checkpoint, not
+ * them, so they are replaced atomically but not fsynced (two fsyncs were
+ * most of a gate's own cost on a disk; docs/PERFORMANCE.md). */
 static int write_file(const lo_stage *st, const char *name, const char *text, lo_error *err)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", st->stage_dir, name);
-    return lo_file_write_atomic(path, text, strlen(text), err);
+    return lo_file_write_atomic_ex(path, text, strlen(text), false, err);
 }
 
 /* ---- isolation ---- */
