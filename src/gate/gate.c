@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "gate/gate_internal.h"
@@ -114,6 +115,7 @@ static int read_cfg(const lo_node *n, gate_cfg *c, char *why, size_t wn)
         c->format_named = c->format != LO_REPORT_AUTO && c->format != LO_REPORT_NONE;
     }
     c->baseline = lo_node_str(n, "baseline");
+    c->report_file = lo_node_str(n, "report_file");
     c->max_ratio = 1.10;
     const char *mr = lo_node_str(n, "max_ratio");
     if (*mr && (lo_parse_double(mr, &c->max_ratio) || !(c->max_ratio > 0))) {
@@ -136,24 +138,43 @@ static int read_cfg(const lo_node *n, gate_cfg *c, char *why, size_t wn)
 
 /* ---- tests ---- */
 
-static void parse_report(const char *path, const gate_cfg *c, lo_report *rep)
+/* The test report: the command's output, or the report_file it wrote
+ * (a JUnit XML file, say) -- one written during this run: a file left by
+ * an earlier run is not this run's verdict. Returns false when report_file
+ * is set and no such file was written. */
+static bool parse_report(const lo_stage *st, const char *out_path, const gate_cfg *c,
+                         const struct timespec *started, lo_report *rep)
 {
     memset(rep, 0, sizeof *rep);
     rep->format = c->format;
     if (c->format == LO_REPORT_NONE)
-        return;
+        return true;
+    char path[PATH_MAX];
+    if (!*c->report_file)
+        snprintf(path, sizeof path, "%s", out_path);
+    else if (c->report_file[0] == '/' || !st->workdir)
+        snprintf(path, sizeof path, "%s", c->report_file);
+    else
+        snprintf(path, sizeof path, "%s/%s", st->workdir, c->report_file);
+    struct stat sb;
+    if (*c->report_file &&
+        (stat(path, &sb) != 0 || sb.st_mtim.tv_sec < started->tv_sec ||
+         (sb.st_mtim.tv_sec == started->tv_sec && sb.st_mtim.tv_nsec < started->tv_nsec)))
+        return false;
     char *data = NULL;
     size_t len = 0;
     if (lo_file_read(path, REPORT_READ_MAX, &data, &len, NULL) == 0)
         lo_report_parse(data, len, c->format, rep);
     free(data);
+    return true;
 }
 
 /* Did this run fail on its own (so repeating is pointless)? */
-static bool run_failed(const lo_gate_metrics *m, const lo_report *rep, const gate_cfg *c)
+static bool run_failed(const lo_gate_metrics *m, const gate_run *g, const gate_cfg *c)
 {
     return m->tripped || m->cancelled || m->deadline || m->exit_code != 0 ||
-           rep->failed > c->max_fail || (c->format_named && !rep->found);
+           g->rep.failed > c->max_fail || (c->format_named && !g->rep.found) ||
+           g->report_file_missing;
 }
 
 /* ---- medians, for repeat=N ---- */
@@ -312,12 +333,16 @@ static int run_all(lo_stage *st, gate_run *g, lo_gate_metrics *runs, const lo_sa
             .note_len = sizeof g->measure_note,
         };
         lo_report_release(&g->rep);
+        /* the file system's clock, which stamps the report file's mtime */
+        struct timespec started;
+        clock_gettime(CLOCK_REALTIME, &started);
+        started.tv_nsec -= started.tv_nsec % 1000000; /* coarse-grained mtimes */
         rc = lo_gate_measure(&g->c->b, &x, &runs[i], tail, err);
         if (rc < 0)
             break;
         g->done++;
-        parse_report(out_path, g->c, &g->rep);
-        g->failed_run = run_failed(&runs[i], &g->rep, g->c);
+        g->report_file_missing = !parse_report(st, out_path, g->c, &started, &g->rep);
+        g->failed_run = run_failed(&runs[i], g, g->c);
     }
     return rc;
 }

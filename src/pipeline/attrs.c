@@ -75,6 +75,7 @@ static const lo_attr_spec specs[] = {
     {"baseline", N, LO_T_STRING, NULL, "gate: earlier gate or baseline file"},
     {"max_ratio", N, LO_T_FLOAT, NULL, "gate: allowed ratio to the baseline"},
     {"report", N, LO_T_STRING, NULL, "gate: test report format"},
+    {"report_file", N, LO_T_STRING, NULL, "gate: file the command writes its report to"},
     {"max_fail", N, LO_T_INT, "0", "gate: failing tests allowed"},
     {"min_pass", N, LO_T_INT, NULL, "gate: passing tests required"},
     {"no_regression", N, LO_T_BOOL, "false", "gate: a test that passed must not fail"},

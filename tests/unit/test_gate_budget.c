@@ -80,9 +80,9 @@ static void test_rss(void **state)
     lo_gate_budget b = {.max_rss_kb = 50 * 1024};
     EACH_WAY(w) {
         lo_gate_metrics m;
-        int64_t ms = measure(w, "perl -e '$x = q(a) x 300_000_000; sleep 5'", &b, &m);
+        int64_t ms = measure(w, "perl -e '$x = q(a) x 120_000_000; sleep 5'", &b, &m);
         if (m.tripped != LO_TRIP_RSS || ms > 3000 || m.tripped_value <= 50 * 1024)
-            fail_msg("%s: 300 MB against 50 MB: tripped %s at %lld KB after %lld ms", w->name,
+            fail_msg("%s: 120 MB against 50 MB: tripped %s at %lld KB after %lld ms", w->name,
                      lo_gate_trip_name(m.tripped), (long long)m.tripped_value, (long long)ms);
         measure(w, "perl -e '$x = q(a) x 5_000_000; select(undef, undef, undef, 0.3)'", &b, &m);
         if (m.tripped != LO_TRIP_NONE || m.exit_code != 0 || m.max_rss_kb < 5000 ||
