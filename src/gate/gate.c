@@ -11,6 +11,7 @@
  * show the agent what broke. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -116,6 +117,7 @@ static int read_cfg(const lo_node *n, gate_cfg *c, char *why, size_t wn)
     }
     c->baseline = lo_node_str(n, "baseline");
     c->report_file = lo_node_str(n, "report_file");
+    c->sandbox_writable = lo_node_str(n, "sandbox_writable");
     c->max_ratio = 1.10;
     const char *mr = lo_node_str(n, "max_ratio");
     if (*mr && (lo_parse_double(mr, &c->max_ratio) || !(c->max_ratio > 0))) {
@@ -269,26 +271,74 @@ static int write_file(const lo_stage *st, const char *name, const char *text, lo
 
 /* ---- isolation ---- */
 
+/* The paths of sandbox_writable ("a,~/b": comma-separated, ~ for $HOME)
+ * into store, NUL-separated; pointers to them into out (at most max-1,
+ * NULL-terminated). -1 with why filled when one does not exist. */
+static int extra_writable(const char *spec, lo_buf *store, const char **out, size_t max,
+                          char *why, size_t wn)
+{
+    size_t k = 0;
+    const char *home = getenv("HOME");
+    for (const char *p = spec; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len) {
+            if (k + 1 >= max) {
+                snprintf(why, wn, "sandbox_writable: more than %zu paths", max - 1);
+                return -1;
+            }
+            bool tilde = p[0] == '~' && (len == 1 || p[1] == '/');
+            lo_buf_printf(store, "%s%.*s", tilde ? (home ? home : "") : "",
+                          (int)(tilde ? len - 1 : len), tilde ? p + 1 : p);
+            lo_buf_putc(store, '\0');
+            k++;
+        }
+        p += (e ? (size_t)(e - p) + 1 : strlen(p));
+    }
+    /* the pointers once the buffer has stopped growing */
+    size_t off = 0;
+    for (size_t i = 0; i < k; i++) {
+        out[i] = store->data + off;
+        off += strlen(out[i]) + 1;
+        struct stat sb;
+        if (stat(out[i], &sb) != 0) {
+            snprintf(why, wn, "sandbox_writable: %s does not exist", out[i]);
+            return -1;
+        }
+    }
+    out[k] = NULL;
+    return 0;
+}
+
 /* Decide whether the command runs in the sandbox; fill sb when it does.
- * Returns -1 (why in g->sandbox_note) when it must and cannot. */
-static int choose_sandbox(const lo_stage *st, gate_run *g, lo_sandbox *sb,
-                          const char **writable)
+ * Returns -1 with why filled when it must and cannot, or when
+ * sandbox_writable names a path that does not exist. */
+static int choose_sandbox(const lo_stage *st, gate_run *g, lo_sandbox *sb, const char **writable,
+                          size_t max, lo_buf *store, char *why, size_t wn)
 {
     g->sandboxed = false;
     g->sandbox_note[0] = '\0';
     if (g->c->sandbox == SANDBOX_OFF)
         return 0;
-    char why[sizeof g->sandbox_note - 96];
-    if (!lo_sandbox_available(why, sizeof why)) {
-        snprintf(g->sandbox_note, sizeof g->sandbox_note, "%s%s", why,
+    char no[sizeof g->sandbox_note - 96];
+    if (!lo_sandbox_available(no, sizeof no)) {
+        snprintf(g->sandbox_note, sizeof g->sandbox_note, "%s%s", no,
                  g->c->sandbox == SANDBOX_ON ? "" : "; the command ran without it, with the "
                  "network and the whole file system writable");
+        if (g->c->sandbox == SANDBOX_ON)
+            snprintf(why, wn, "gate %s requires the sandbox (sandbox=true): %s", g->id,
+                     g->sandbox_note);
         return g->c->sandbox == SANDBOX_ON ? -1 : 0;
     }
     /* the stage directory too, for a command that writes its own report
      * next to gate.json ($LIGHTSOUT_STAGE_DIR) */
     writable[0] = st->stage_dir;
-    writable[1] = NULL;
+    if (extra_writable(g->c->sandbox_writable, store, writable + 1, max - 1, why, wn))
+        return -1;
     *sb = (lo_sandbox){.workdir = st->workdir ? st->workdir : ".", .writable = writable,
                        .network = g->c->network};
     g->sandboxed = true;
@@ -406,10 +456,11 @@ int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
 
     gate_run g = {.id = id, .c = &c};
     lo_sandbox sb;
-    const char *writable[2];
-    if (choose_sandbox(st, &g, &sb, writable)) {
-        snprintf(why, sizeof why, "gate %s requires the sandbox (sandbox=true): %s", id,
-                 g.sandbox_note);
+    const char *writable[18];
+    lo_buf store;
+    lo_buf_init(&store, 0);
+    if (choose_sandbox(st, &g, &sb, writable, 18, &store, why, sizeof why)) {
+        lo_buf_release(&store);
         return fail_early(out, id, why);
     }
     char out_path[PATH_MAX];
@@ -422,6 +473,7 @@ int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     if (!shown || !env) {
         free(shown);
         lo_env_free(env);
+        lo_buf_release(&store);
         return lo_error_set(err, LO_ENOMEM, "out of memory");
     }
     g.shown = shown;
@@ -436,6 +488,7 @@ int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     lo_buf_init(&tail, 0);
     int rc = run_all(st, &g, runs, g.sandboxed ? &sb : NULL, env, out_path, &tail, err);
     lo_env_free(env);
+    lo_buf_release(&store);
     if (rc < 0) {
         lo_run_emit(st->run, "gate_finished",
                     json_pack("{s:s, s:s, s:s}", "node", id, "status", "error", "error",

@@ -35,6 +35,7 @@ typedef struct gate_cfg {
     gate_sandbox sandbox;
     bool network;
     const char *report_file;    /* "" = the report is in the output */
+    const char *sandbox_writable; /* more writable paths, comma-separated */
 } gate_cfg;
 
 /* What the gate ran and measured: the judged metrics (the failing run's,

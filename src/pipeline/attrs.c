@@ -81,6 +81,7 @@ static const lo_attr_spec specs[] = {
     {"no_regression", N, LO_T_BOOL, "false", "gate: a test that passed must not fail"},
     {"network", N, LO_T_BOOL, "false", "gate: allow network in the sandbox"},
     {"sandbox", N, LO_T_STRING, "auto", "gate: auto, true (required) or false"},
+    {"sandbox_writable", N, LO_T_STRING, NULL, "gate: more paths writable in the sandbox"},
     {"max_visits", N, LO_T_INT, NULL, "entries into the node before the run fails"},
     {"max_steps", G, LO_T_INT, NULL, "stages in all before the run fails"},
 };

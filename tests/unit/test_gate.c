@@ -497,6 +497,32 @@ static void test_sandbox_attribute(void **state)
     const char *by = gstr(json_object_get(ro.gate, "measurement"), "by");
     assert_true(lo_str_eq(by, "cgroup2") || lo_str_eq(by, "proc"));
     release(&ro);
+    if (!have)
+        return;
+    /* sandbox_writable: a path outside the workdir the command may write */
+    char extra[64], attrs[512], path[PATH_MAX];
+    snprintf(extra, sizeof extra, "/tmp/lo_gate_extra_XXXXXX");
+    assert_non_null(mkdtemp(extra));
+    snprintf(attrs, sizeof attrs, "command=\"echo x > %s/w.txt\", sandbox_writable=\" %s \"",
+             extra, extra);
+    run_gate(attrs, &ro);
+    assert_int_equal(ro.res.status, LO_SUCCESS);
+    snprintf(path, sizeof path, "%s/w.txt", extra);
+    assert_int_equal(access(path, F_OK), 0);
+    release(&ro);
+    /* without it the same write fails: only the workdir is writable */
+    unlink(path);
+    snprintf(attrs, sizeof attrs, "command=\"echo x > %s/w.txt\"", extra);
+    run_gate(attrs, &ro);
+    assert_int_equal(ro.res.status, LO_FAIL);
+    assert_int_not_equal(access(path, F_OK), 0);
+    release(&ro);
+    lo_test_rm_rf(extra);
+    run_dot("digraph t { start [shape=Mdiamond]; done [shape=Msquare]; g [shape=octagon, "
+            "command=\"true\", sandbox_writable=\"/no/such/dir\"]; start -> g -> done }", &ro);
+    assert_int_equal(ro.res.status, LO_FAIL);
+    assert_contains(ro.res.failure_reason, "sandbox_writable: /no/such/dir does not exist");
+    release(&ro);
 }
 
 static void test_bad_attribute(void **state)
