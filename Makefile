@@ -45,6 +45,9 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# the starters of `lightsout init`, carried in the binary (scripts/embed)
+INIT_FILES := $(sort $(wildcard data/init/*/*))
+CLI_OBJ  += $(BUILD)/obj/gen/init_files.o
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB      := $(LIBDIR)/liblightsout.a
 BIN      := $(BINDIR)/lightsout
@@ -53,6 +56,14 @@ BIN      := $(BINDIR)/lightsout
 all: $(BIN) $(LIB)
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/init_files.c: $(INIT_FILES) scripts/embed
+	@mkdir -p $(dir $@)
+	scripts/embed data/init $@ $(INIT_FILES)
+
+$(BUILD)/obj/gen/init_files.o: $(BUILD)/gen/init_files.c src/cli/init_files.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

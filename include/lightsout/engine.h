@@ -262,6 +262,18 @@ typedef struct lo_engine_config {
     int64_t stall_timeout_ms; /* overrides the graph's stall_timeout; 0 = graph's */
     bool no_fsync;           /* benchmarks only: skip the fsyncs of checkpoints and status.json */
     const json_t *initial_context; /* borrowed object of values set at the start */
+    const char *run_id;      /* the run's id (lo_run_id_new); NULL = a new one */
+    const json_t *manifest_extra; /* borrowed object merged into manifest.json */
+    /* Called after every stage of the main traversal has ended (its outcome
+     * final, before the checkpoint that records it; not for the stages
+     * inside parallel branches, nor for a stage the run was interrupted
+     * in). step counts the stages completed, this one included. A negative
+     * return stops the run as an engine error; the checkpoint then still
+     * says the stage is to run, so a resume runs it again. --repo commits
+     * the worktree here (lightsout/worktree.h). */
+    int (*after_stage)(void *ud, lo_run *run, const char *node_id, const char *outcome,
+                       int64_t step, lo_error *err);
+    void *after_stage_ud;
 } lo_engine_config;
 
 typedef struct lo_engine lo_engine;
@@ -274,6 +286,19 @@ typedef struct lo_run_result {
     char last_node[128];
     size_t stages_run;
 } lo_run_result;
+
+/* A new run id: UTC time and 16 random bits, "20261205-154121-1cca",
+ * readable in a directory listing and usable in a git branch name. */
+void lo_run_id_new(char *buf, size_t n);
+/* Whether a lightsout process holds the lock of the run directory
+ * logs_root (is running or resuming it). A directory without a lock file
+ * is not locked. */
+bool lo_run_dir_locked(const char *logs_root);
+/* Whether dot_path is still the pipeline the run in logs_root started with
+ * (the hash in its manifest.json; true when none is recorded). A resume
+ * of a changed pipeline is refused by lo_engine_run; callers that prepare
+ * a resume (a worktree, say) ask first. */
+bool lo_run_pipeline_matches(const char *logs_root, const char *dot_path);
 
 lo_engine *lo_engine_new(const lo_graph *g, const lo_engine_config *cfg, lo_error *err);
 const char *lo_engine_logs_root(const lo_engine *e);

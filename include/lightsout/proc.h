@@ -31,6 +31,10 @@ void lo_env_free(char **env);
  * the exit code, or 128+signal. Returns 0, or LO_EEXEC when it cannot start. */
 int lo_proc_run(char *const argv[], const char *in, size_t in_len, lo_buf *out,
                 lo_buf *err_out, int *status, lo_error *err);
+/* The same with the environment env (NULL = environ); argv[0] is looked up
+ * on our PATH. */
+int lo_proc_run_env(char *const argv[], char *const env[], const char *in, size_t in_len,
+                    lo_buf *out, lo_buf *err_out, int *status, lo_error *err);
 
 /* ---- the bounded runner ----
  *

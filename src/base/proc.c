@@ -57,6 +57,12 @@ static int drain(int fd, lo_buf *b)
 int lo_proc_run(char *const argv[], const char *in, size_t in_len, lo_buf *out,
                 lo_buf *err_out, int *status, lo_error *err)
 {
+    return lo_proc_run_env(argv, NULL, in, in_len, out, err_out, status, err);
+}
+
+int lo_proc_run_env(char *const argv[], char *const env[], const char *in, size_t in_len,
+                    lo_buf *out, lo_buf *err_out, int *status, lo_error *err)
+{
     char path[4096];
     if (!lo_which(argv[0], path, sizeof path))
         return lo_error_set(err, LO_EEXEC, "%s: command not found", argv[0]);
@@ -79,7 +85,7 @@ int lo_proc_run(char *const argv[], const char *in, size_t in_len, lo_buf *out,
         posix_spawn_file_actions_addclose(&fa, perr[0]);
     }
     pid_t pid;
-    int e = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+    int e = posix_spawn(&pid, path, &fa, NULL, argv, env ? env : environ);
     if (e) {
         rc = lo_error_set(err, LO_EEXEC, "cannot run %s: %s", argv[0], strerror(e));
         goto out;

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "cli/run_repo.h"
 #include "lightsout/engine.h"
 #include "lightsout/lint.h"
 #include "lightsout/proc.h"
@@ -20,6 +21,9 @@ typedef struct opts {
     bool json, auto_approve;
     int64_t stall_ms;
     const char *cmd;
+    const char *repo;          /* --repo DIR */
+    bool keep;                 /* --keep */
+    const json_t *manifest;    /* resume: the run's manifest.json */
 } opts;
 
 static const cli_flag run_flags[] = {
@@ -31,6 +35,8 @@ static const cli_flag run_flags[] = {
     {"backend", 0, "NAME", "codergen backend: sim (simulated responses)"},
     {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
     {"json", 0, NULL, "print events as JSON lines on stdout"},
+    {"repo", 0, "DIR", "run in a git worktree of DIR on a new branch lightsout/RUN_ID"},
+    {"keep", 0, NULL, "with --repo: keep the worktree when the run ends"},
     {0},
 };
 
@@ -40,6 +46,7 @@ static const cli_flag resume_flags[] = {
     {"backend", 0, "NAME", "codergen backend: sim (simulated responses)"},
     {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
     {"json", 0, NULL, "print events as JSON lines on stdout"},
+    {"keep", 0, NULL, "a --repo run: keep the worktree when the run ends"},
     {0},
 };
 
@@ -52,6 +59,8 @@ static int on_flag(const cli_flag *flags, int idx, const char *arg, opts *o)
     else if (!strcmp(name, "auto-approve")) o->auto_approve = true;
     else if (!strcmp(name, "backend")) o->backend = arg;
     else if (!strcmp(name, "json")) o->json = true;
+    else if (!strcmp(name, "repo")) o->repo = arg;
+    else if (!strcmp(name, "keep")) o->keep = true;
     else if (!strcmp(name, "stall-timeout")) {
         if (lo_parse_duration_ms(arg, &o->stall_ms) || o->stall_ms <= 0) {
             cli_error(o->cmd, "--stall-timeout wants a duration such as 90s or 10m, not '%s'", arg);
@@ -170,6 +179,7 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
     lo_interviewer *iv = NULL;
     lo_backend *backend = NULL;
     lo_engine *e = NULL;
+    run_repo rr = {0};
     if (!g) {
         if (err.code == LO_EPARSE)
             lo_error_format_rule(&err, "syntax", true, &out);
@@ -215,6 +225,19 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
         .stall_timeout_ms = o->stall_ms,
         .initial_context = json_object_size(o->set) ? o->set : NULL,
     };
+    if (o->repo && o->workdir) {
+        progress_done(&p);
+        cli_error(o->cmd, "--repo and -C do not go together: a --repo run works in its "
+                  "worktree");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if ((o->repo && (code = run_repo_start(&rr, o->repo, logs, o->keep, o->cmd, &cfg))) ||
+        (o->manifest &&
+         (code = run_repo_resume(&rr, o->manifest, dot, logs, o->keep, o->cmd, &cfg)))) {
+        progress_done(&p);
+        goto done;
+    }
     e = lo_engine_new(g, &cfg, &err);
     if (!e) {
         progress_done(&p);
@@ -255,7 +278,9 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
                 res.status == LO_PARTIAL_SUCCESS ? "partially succeeded" : "succeeded",
                 res.stages_run, res.stages_run == 1 ? "" : "s", root);
     }
+    run_repo_finish(&rr, rc == 0 && !res.interrupted, o->cmd);
 done:
+    run_repo_release(&rr);
     lo_engine_free(e);
     lo_interviewer_free(iv);
     lo_backend_free(backend);
@@ -311,6 +336,7 @@ static int resume_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.workdir = wd;
+    o.manifest = m;
     code = execute(&o, dot, logs, true);
     json_decref(m);
     json_decref(o.set);
@@ -319,7 +345,8 @@ static int resume_main(int argc, char **argv)
 
 const cli_command cmd_run = {
     .name = "run",
-    .usage = "FILE.dot [--logs DIR] [-C DIR] [--set KEY=VALUE]... [--answers FILE] [--json]",
+    .usage = "FILE.dot [--logs DIR] [-C DIR | --repo DIR [--keep]] [--set KEY=VALUE]... "
+             "[--answers FILE] [--json]",
     .summary = "run a pipeline",
     .details =
         "Validates the pipeline and checks that every tool it runs exists, then runs\n"
@@ -328,6 +355,11 @@ const cli_command cmd_run = {
         "response.md, stdout.txt ...). Ctrl-C stops the running stage, saves the\n"
         "checkpoint and prints the command that resumes. Codergen stages use the\n"
         "simulation backend until the agent lands; the run says so when it starts.\n"
+        "With --repo DIR the run works in a git worktree of DIR on a new branch\n"
+        "lightsout/RUN_ID (from DIR's HEAD), commits after every stage that changed\n"
+        "files, and never touches DIR's own checkout; the run directory defaults to\n"
+        "DIR's .git/lightsout/runs/RUN_ID. The worktree is removed when the run ends\n"
+        "(the branch stays) unless --keep; 'lightsout clean' removes leftovers.\n"
         "Exit 0 success or partial success, 1 failed, 2 invalid pipeline or usage,\n"
         "130 interrupted.",
     .flags = run_flags,
@@ -341,7 +373,9 @@ const cli_command cmd_resume = {
     .details =
         "Reads LOGS_DIR/manifest.json for the pipeline and LOGS_DIR/checkpoint.json\n"
         "for where the run stood, and continues from there. Refuses when the pipeline\n"
-        "file has changed since the run started. A run that already ended reports how.",
+        "file has changed since the run started. A run that already ended reports how.\n"
+        "A --repo run continues on its branch, in its worktree (made again if it was\n"
+        "removed), from the last stage its checkpoint recorded.",
     .flags = resume_flags,
     .run = resume_main,
 };

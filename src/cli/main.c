@@ -14,6 +14,8 @@ static const cli_command *const commands[] = {
     &cmd_status,
     &cmd_models,
     &cmd_twin,
+    &cmd_clean,
+    &cmd_init,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -55,6 +55,15 @@ void progress_format(const json_t *ev, char *buf, size_t n)
         snprintf(buf, n, "  answer %s: %s -> %s", str(ev, "node"), str(ev, "answer"), str(ev, "to"));
     else if (!strcmp(type, "loop_restarted"))
         snprintf(buf, n, "  restart at %s", str(ev, "at"));
+    else if (!strcmp(type, "loop_bound_reached"))
+        snprintf(buf, n, "  bound  %s reached before %s", str(ev, "bound"), str(ev, "node"));
+    else if (!strcmp(type, "worktree_committed"))
+        snprintf(buf, n, "  commit %s: %.12s on %s", str(ev, "node"), str(ev, "commit"),
+                 str(ev, "branch"));
+    else if (!strcmp(type, "gate_started") && json_is_false(json_object_get(ev, "sandbox")) &&
+             *str(ev, "sandbox_note"))
+        snprintf(buf, n, "  note   gate %s is not sandboxed: %s", str(ev, "node"),
+                 str(ev, "sandbox_note"));
     else if (!strcmp(type, "pipeline_completed"))
         snprintf(buf, n, "completed: %s", str(ev, "status"));
     else if (!strcmp(type, "pipeline_failed"))

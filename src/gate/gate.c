@@ -11,7 +11,9 @@
  * show the agent what broke. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "gate/gate_internal.h"
@@ -114,6 +116,8 @@ static int read_cfg(const lo_node *n, gate_cfg *c, char *why, size_t wn)
         c->format_named = c->format != LO_REPORT_AUTO && c->format != LO_REPORT_NONE;
     }
     c->baseline = lo_node_str(n, "baseline");
+    c->report_file = lo_node_str(n, "report_file");
+    c->sandbox_writable = lo_node_str(n, "sandbox_writable");
     c->max_ratio = 1.10;
     const char *mr = lo_node_str(n, "max_ratio");
     if (*mr && (lo_parse_double(mr, &c->max_ratio) || !(c->max_ratio > 0))) {
@@ -136,24 +140,43 @@ static int read_cfg(const lo_node *n, gate_cfg *c, char *why, size_t wn)
 
 /* ---- tests ---- */
 
-static void parse_report(const char *path, const gate_cfg *c, lo_report *rep)
+/* The test report: the command's output, or the report_file it wrote
+ * (a JUnit XML file, say) -- one written during this run: a file left by
+ * an earlier run is not this run's verdict. Returns false when report_file
+ * is set and no such file was written. */
+static bool parse_report(const lo_stage *st, const char *out_path, const gate_cfg *c,
+                         const struct timespec *started, lo_report *rep)
 {
     memset(rep, 0, sizeof *rep);
     rep->format = c->format;
     if (c->format == LO_REPORT_NONE)
-        return;
+        return true;
+    char path[PATH_MAX];
+    if (!*c->report_file)
+        snprintf(path, sizeof path, "%s", out_path);
+    else if (c->report_file[0] == '/' || !st->workdir)
+        snprintf(path, sizeof path, "%s", c->report_file);
+    else
+        snprintf(path, sizeof path, "%s/%s", st->workdir, c->report_file);
+    struct stat sb;
+    if (*c->report_file &&
+        (stat(path, &sb) != 0 || sb.st_mtim.tv_sec < started->tv_sec ||
+         (sb.st_mtim.tv_sec == started->tv_sec && sb.st_mtim.tv_nsec < started->tv_nsec)))
+        return false;
     char *data = NULL;
     size_t len = 0;
     if (lo_file_read(path, REPORT_READ_MAX, &data, &len, NULL) == 0)
         lo_report_parse(data, len, c->format, rep);
     free(data);
+    return true;
 }
 
 /* Did this run fail on its own (so repeating is pointless)? */
-static bool run_failed(const lo_gate_metrics *m, const lo_report *rep, const gate_cfg *c)
+static bool run_failed(const lo_gate_metrics *m, const gate_run *g, const gate_cfg *c)
 {
     return m->tripped || m->cancelled || m->deadline || m->exit_code != 0 ||
-           rep->failed > c->max_fail || (c->format_named && !rep->found);
+           g->rep.failed > c->max_fail || (c->format_named && !g->rep.found) ||
+           g->report_file_missing;
 }
 
 /* ---- medians, for repeat=N ---- */
@@ -236,35 +259,86 @@ static void touch(void *ud)
     lo_run_touch(ud);
 }
 
+/* gate.json and gate.md are reports: resume reads the checkpoint, not
+ * them, so they are replaced atomically but not fsynced (two fsyncs were
+ * most of a gate's own cost on a disk; docs/PERFORMANCE.md). */
 static int write_file(const lo_stage *st, const char *name, const char *text, lo_error *err)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", st->stage_dir, name);
-    return lo_file_write_atomic(path, text, strlen(text), err);
+    return lo_file_write_atomic_ex(path, text, strlen(text), false, err);
 }
 
 /* ---- isolation ---- */
 
+/* The paths of sandbox_writable ("a,~/b": comma-separated, ~ for $HOME)
+ * into store, NUL-separated; pointers to them into out (at most max-1,
+ * NULL-terminated). -1 with why filled when one does not exist. */
+static int extra_writable(const char *spec, lo_buf *store, const char **out, size_t max,
+                          char *why, size_t wn)
+{
+    size_t k = 0;
+    const char *home = getenv("HOME");
+    for (const char *p = spec; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len) {
+            if (k + 1 >= max) {
+                snprintf(why, wn, "sandbox_writable: more than %zu paths", max - 1);
+                return -1;
+            }
+            bool tilde = p[0] == '~' && (len == 1 || p[1] == '/');
+            lo_buf_printf(store, "%s%.*s", tilde ? (home ? home : "") : "",
+                          (int)(tilde ? len - 1 : len), tilde ? p + 1 : p);
+            lo_buf_putc(store, '\0');
+            k++;
+        }
+        p += (e ? (size_t)(e - p) + 1 : strlen(p));
+    }
+    /* the pointers once the buffer has stopped growing */
+    size_t off = 0;
+    for (size_t i = 0; i < k; i++) {
+        out[i] = store->data + off;
+        off += strlen(out[i]) + 1;
+        struct stat sb;
+        if (stat(out[i], &sb) != 0) {
+            snprintf(why, wn, "sandbox_writable: %s does not exist", out[i]);
+            return -1;
+        }
+    }
+    out[k] = NULL;
+    return 0;
+}
+
 /* Decide whether the command runs in the sandbox; fill sb when it does.
- * Returns -1 (why in g->sandbox_note) when it must and cannot. */
-static int choose_sandbox(const lo_stage *st, gate_run *g, lo_sandbox *sb,
-                          const char **writable)
+ * Returns -1 with why filled when it must and cannot, or when
+ * sandbox_writable names a path that does not exist. */
+static int choose_sandbox(const lo_stage *st, gate_run *g, lo_sandbox *sb, const char **writable,
+                          size_t max, lo_buf *store, char *why, size_t wn)
 {
     g->sandboxed = false;
     g->sandbox_note[0] = '\0';
     if (g->c->sandbox == SANDBOX_OFF)
         return 0;
-    char why[sizeof g->sandbox_note - 96];
-    if (!lo_sandbox_available(why, sizeof why)) {
-        snprintf(g->sandbox_note, sizeof g->sandbox_note, "%s%s", why,
+    char no[sizeof g->sandbox_note - 96];
+    if (!lo_sandbox_available(no, sizeof no)) {
+        snprintf(g->sandbox_note, sizeof g->sandbox_note, "%s%s", no,
                  g->c->sandbox == SANDBOX_ON ? "" : "; the command ran without it, with the "
                  "network and the whole file system writable");
+        if (g->c->sandbox == SANDBOX_ON)
+            snprintf(why, wn, "gate %s requires the sandbox (sandbox=true): %s", g->id,
+                     g->sandbox_note);
         return g->c->sandbox == SANDBOX_ON ? -1 : 0;
     }
     /* the stage directory too, for a command that writes its own report
      * next to gate.json ($LIGHTSOUT_STAGE_DIR) */
     writable[0] = st->stage_dir;
-    writable[1] = NULL;
+    if (extra_writable(g->c->sandbox_writable, store, writable + 1, max - 1, why, wn))
+        return -1;
     *sb = (lo_sandbox){.workdir = st->workdir ? st->workdir : ".", .writable = writable,
                        .network = g->c->network};
     g->sandboxed = true;
@@ -309,12 +383,16 @@ static int run_all(lo_stage *st, gate_run *g, lo_gate_metrics *runs, const lo_sa
             .note_len = sizeof g->measure_note,
         };
         lo_report_release(&g->rep);
+        /* the file system's clock, which stamps the report file's mtime */
+        struct timespec started;
+        clock_gettime(CLOCK_REALTIME, &started);
+        started.tv_nsec -= started.tv_nsec % 1000000; /* coarse-grained mtimes */
         rc = lo_gate_measure(&g->c->b, &x, &runs[i], tail, err);
         if (rc < 0)
             break;
         g->done++;
-        parse_report(out_path, g->c, &g->rep);
-        g->failed_run = run_failed(&runs[i], &g->rep, g->c);
+        g->report_file_missing = !parse_report(st, out_path, g->c, &started, &g->rep);
+        g->failed_run = run_failed(&runs[i], g, g->c);
     }
     return rc;
 }
@@ -378,10 +456,11 @@ int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
 
     gate_run g = {.id = id, .c = &c};
     lo_sandbox sb;
-    const char *writable[2];
-    if (choose_sandbox(st, &g, &sb, writable)) {
-        snprintf(why, sizeof why, "gate %s requires the sandbox (sandbox=true): %s", id,
-                 g.sandbox_note);
+    const char *writable[18];
+    lo_buf store;
+    lo_buf_init(&store, 0);
+    if (choose_sandbox(st, &g, &sb, writable, 18, &store, why, sizeof why)) {
+        lo_buf_release(&store);
         return fail_early(out, id, why);
     }
     char out_path[PATH_MAX];
@@ -394,6 +473,7 @@ int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     if (!shown || !env) {
         free(shown);
         lo_env_free(env);
+        lo_buf_release(&store);
         return lo_error_set(err, LO_ENOMEM, "out of memory");
     }
     g.shown = shown;
@@ -408,6 +488,7 @@ int lo_handler_gate(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     lo_buf_init(&tail, 0);
     int rc = run_all(st, &g, runs, g.sandboxed ? &sb : NULL, env, out_path, &tail, err);
     lo_env_free(env);
+    lo_buf_release(&store);
     if (rc < 0) {
         lo_run_emit(st->run, "gate_finished",
                     json_pack("{s:s, s:s, s:s}", "node", id, "status", "error", "error",

@@ -139,13 +139,18 @@ static void check_exit(gate_verdict *v, const lo_gate_metrics *m)
           m->exit_code == 0 ? NULL : detail);
 }
 
-static void check_tests(gate_verdict *v, const gate_cfg *c, const lo_report *rep,
-                        const char *failing)
+static void check_tests(gate_verdict *v, const gate_cfg *c, const gate_run *g)
 {
+    const lo_report *rep = &g->rep;
+    const char *failing = g->failing;
     char detail[1536];
-    if (c->format_named && !rep->found) {
-        snprintf(detail, sizeof detail, "no %s test report found in the output",
-                 lo_report_format_name(c->format));
+    if (g->report_file_missing) {
+        snprintf(detail, sizeof detail, "the command did not write its test report %.900s",
+                 c->report_file);
+        check(v, "report_file", false, NULL, json_string(c->report_file), detail);
+    } else if (c->format_named && !rep->found) {
+        snprintf(detail, sizeof detail, "no %s test report found in %.900s",
+                 lo_report_format_name(c->format), *c->report_file ? c->report_file : "the output");
         check(v, "report", false, NULL, json_string(lo_report_format_name(c->format)),
               detail);
     }
@@ -310,7 +315,7 @@ void gate_judge(const lo_stage *st, const gate_run *g, gate_verdict *v)
     const gate_cfg *c = g->c;
     check_budgets(v, c, &g->m);
     check_exit(v, &g->m);
-    check_tests(v, c, &g->rep, g->failing);
+    check_tests(v, c, g);
     if (c->no_regression)
         check_regressions(v, st, &g->rep);
     if (*c->baseline)

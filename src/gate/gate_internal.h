@@ -34,6 +34,8 @@ typedef struct gate_cfg {
     double max_ratio;
     gate_sandbox sandbox;
     bool network;
+    const char *report_file;    /* "" = the report is in the output */
+    const char *sandbox_writable; /* more writable paths, comma-separated */
 } gate_cfg;
 
 /* What the gate ran and measured: the judged metrics (the failing run's,
@@ -51,6 +53,7 @@ typedef struct gate_run {
     bool sandboxed;
     char sandbox_note[512];     /* why not, when it could have been */
     char measure_note[320];     /* why no cgroup, when none */
+    bool report_file_missing;   /* report_file was not written by the last run */
 } gate_run;
 
 /* The checks made, in order; the failed ones make up the report. */

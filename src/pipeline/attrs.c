@@ -75,11 +75,13 @@ static const lo_attr_spec specs[] = {
     {"baseline", N, LO_T_STRING, NULL, "gate: earlier gate or baseline file"},
     {"max_ratio", N, LO_T_FLOAT, NULL, "gate: allowed ratio to the baseline"},
     {"report", N, LO_T_STRING, NULL, "gate: test report format"},
+    {"report_file", N, LO_T_STRING, NULL, "gate: file the command writes its report to"},
     {"max_fail", N, LO_T_INT, "0", "gate: failing tests allowed"},
     {"min_pass", N, LO_T_INT, NULL, "gate: passing tests required"},
     {"no_regression", N, LO_T_BOOL, "false", "gate: a test that passed must not fail"},
     {"network", N, LO_T_BOOL, "false", "gate: allow network in the sandbox"},
     {"sandbox", N, LO_T_STRING, "auto", "gate: auto, true (required) or false"},
+    {"sandbox_writable", N, LO_T_STRING, NULL, "gate: more paths writable in the sandbox"},
     {"max_visits", N, LO_T_INT, NULL, "entries into the node before the run fails"},
     {"max_steps", G, LO_T_INT, NULL, "stages in all before the run fails"},
 };

@@ -14,6 +14,19 @@
 
 /* ---- construction and registry ---- */
 
+void lo_run_id_new(char *buf, size_t n)
+{
+    /* time plus randomness, readable in a directory listing */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(buf, n, "%s-%04lx", stamp,
+             (unsigned long)((ts.tv_nsec ^ (long)getpid() * 2654435761L) & 0xffff));
+}
+
 lo_engine *lo_engine_new(const lo_graph *g, const lo_engine_config *cfg, lo_error *err)
 {
     lo_engine *e = lo_calloc(1, sizeof *e);
@@ -29,15 +42,10 @@ lo_engine *lo_engine_new(const lo_graph *g, const lo_engine_config *cfg, lo_erro
     pthread_mutex_init(&e->ev_lock, NULL);
     pthread_mutex_init(&e->wd_lock, NULL);
     pthread_cond_init(&e->wd_cond, NULL);
-    /* run id: time plus randomness, readable in a directory listing */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(e->run_id, sizeof e->run_id, "%s-%04lx", stamp,
-             (unsigned long)((ts.tv_nsec ^ (long)getpid() * 2654435761L) & 0xffff));
+    if (cfg->run_id && *cfg->run_id)
+        snprintf(e->run_id, sizeof e->run_id, "%s", cfg->run_id);
+    else
+        lo_run_id_new(e->run_id, sizeof e->run_id);
     char deflogs[128];
     snprintf(deflogs, sizeof deflogs, ".lightsout/runs/%s", e->run_id);
     e->logs_root = lo_strdup(cfg->logs_root ? cfg->logs_root : deflogs);
@@ -572,6 +580,10 @@ static int traverse(lo_engine *e, trav *t, const char *stop_at, lo_outcome *last
             return interrupted(e, t, res, err);
         res->stages_run++;
         count_visit(t, n);
+        if (t->checkpoints && e->cfg.after_stage &&
+            (rc = e->cfg.after_stage(e->cfg.after_stage_ud, &e->run, n->id,
+                                     lo_status_name(last->status), t->steps, err)) < 0)
+            return rc;
         json_array_append_new(t->completed, json_string(n->id));
         json_object_set_new(t->outcomes, n->id, json_string(lo_status_name(last->status)));
         if (last->context_updates)

@@ -91,6 +91,18 @@ int run_lock(struct lo_engine *e, lo_error *err)
     return 0;
 }
 
+bool lo_run_dir_locked(const char *logs_root)
+{
+    char *path = join(logs_root, "lock");
+    int fd = path ? open(path, O_RDWR | O_CLOEXEC) : -1;
+    free(path);
+    if (fd < 0)
+        return false;
+    bool locked = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* releases the lock if we just took it */
+    return locked;
+}
+
 void run_unlock(struct lo_engine *e)
 {
     if (e->lock_fd >= 0)
@@ -198,6 +210,8 @@ int run_write_manifest(struct lo_engine *e, lo_error *err)
                           "workdir", wd, "lightsout_version", LO_VERSION,
                           /* --set values: a run restarted from scratch needs them */
                           "set", (json_t *)e->cfg.initial_context);
+    if (m && e->cfg.manifest_extra)
+        json_object_update(m, (json_t *)e->cfg.manifest_extra);
     if (!m)
         return lo_error_set(err, LO_ENOMEM, "out of memory");
     char *text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -212,6 +226,19 @@ int run_write_manifest(struct lo_engine *e, lo_error *err)
     free(text);
     free(path);
     return rc;
+}
+
+bool lo_run_pipeline_matches(const char *logs_root, const char *dot_path)
+{
+    char *path = join(logs_root, "manifest.json");
+    json_t *m = path ? json_load_file(path, 0, NULL) : NULL;
+    free(path);
+    const char *want = json_string_value(json_object_get(m, "pipeline_hash"));
+    char now[64];
+    bool same = !want || !*want || (file_hash(dot_path, now, sizeof now, NULL) == 0 &&
+                                    strcmp(now, want) == 0);
+    json_decref(m);
+    return same;
 }
 
 int run_check_manifest(struct lo_engine *e, lo_error *err)

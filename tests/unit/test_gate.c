@@ -16,6 +16,7 @@
 
 #include "lightsout/engine.h"
 #include "lightsout/gate.h"
+#include "lightsout/proc.h"
 #include "lightsout/graph.h"
 
 static char tmpdir[256];
@@ -76,8 +77,6 @@ static void run_dot(const char *dot, run_out *ro)
     lo_engine *e = lo_engine_new(g, &cfg, &err);
     if (!e)
         fail_msg("engine: %s", err.msg);
-    /* registered here as well as (once wired) among the built-ins */
-    assert_int_equal(lo_engine_register(e, "gate", lo_handler_gate, NULL), 0);
     int64_t t0 = now_ms();
     assert_int_equal(lo_engine_run(e, false, &ro->res, &err), 0);
     ro->ms = now_ms() - t0;
@@ -450,6 +449,82 @@ static void test_last_failure_reaches_prompt(void **state)
     release(&ro);
 }
 
+static void test_report_file(void **state)
+{
+    (void)state;
+    script("junit.sh", "printf '<testsuite tests=\"2\"><testcase name=\"alpha\"/>"
+                       "<testcase name=\"beta\"><failure message=\"boom\"/></testcase>"
+                       "</testsuite>' > r.xml\necho ran\n");
+    run_out ro;
+    run_gate("command=\"sh junit.sh\", report=\"junit\", report_file=\"r.xml\"", &ro);
+    assert_int_equal(ro.res.status, LO_FAIL);
+    assert_contains(ro.res.failure_reason, "1 of 2 tests failed: beta");
+    assert_int_equal(json_integer_value(json_object_get(ro.ctx, "gate.g.passed")), 1);
+    release(&ro);
+    /* the file is still there, but this run did not write it: not its verdict */
+    run_gate("command=\"echo nothing\", report=\"junit\", report_file=\"r.xml\"", &ro);
+    assert_int_equal(ro.res.status, LO_FAIL);
+    assert_int_equal(check_ok(&ro, "report_file"), 0);
+    assert_contains(ro.res.failure_reason, "the command did not write its test report r.xml");
+    release(&ro);
+}
+
+static void test_sandbox_attribute(void **state)
+{
+    (void)state;
+    run_out ro;
+    run_dot("digraph t { start [shape=Mdiamond]; done [shape=Msquare]; "
+            "g [shape=octagon, command=\"true\", sandbox=\"maybe\"]; start -> g -> done }", &ro);
+    assert_int_equal(ro.res.status, LO_FAIL);
+    assert_contains(ro.res.failure_reason, "invalid sandbox \"maybe\" (auto, true or false)");
+    release(&ro);
+    run_gate("command=\"true\", sandbox=false", &ro);
+    assert_int_equal(ro.res.status, LO_SUCCESS);
+    json_t *sb = json_object_get(ro.gate, "sandbox");
+    assert_false(json_is_true(json_object_get(sb, "used")));
+    assert_null(json_object_get(sb, "note")); /* not wanted, so nothing to explain */
+    release(&ro);
+    /* auto: the sandbox when it works here, else bare with the reason */
+    char why[512];
+    bool have = lo_sandbox_available(why, sizeof why);
+    run_gate("command=\"true\"", &ro);
+    assert_int_equal(ro.res.status, LO_SUCCESS);
+    sb = json_object_get(ro.gate, "sandbox");
+    assert_int_equal(json_is_true(json_object_get(sb, "used")), have);
+    assert_string_equal(gstr(sb, "mode"), "auto");
+    if (!have)
+        assert_contains(gstr(sb, "note"), "the command ran without it");
+    const char *by = gstr(json_object_get(ro.gate, "measurement"), "by");
+    assert_true(lo_str_eq(by, "cgroup2") || lo_str_eq(by, "proc"));
+    release(&ro);
+    if (!have)
+        return;
+    /* sandbox_writable: a path outside the workdir the command may write */
+    char extra[64], attrs[512], path[PATH_MAX];
+    snprintf(extra, sizeof extra, "/tmp/lo_gate_extra_XXXXXX");
+    assert_non_null(mkdtemp(extra));
+    snprintf(attrs, sizeof attrs, "command=\"echo x > %s/w.txt\", sandbox_writable=\" %s \"",
+             extra, extra);
+    run_gate(attrs, &ro);
+    assert_int_equal(ro.res.status, LO_SUCCESS);
+    snprintf(path, sizeof path, "%s/w.txt", extra);
+    assert_int_equal(access(path, F_OK), 0);
+    release(&ro);
+    /* without it the same write fails: only the workdir is writable */
+    unlink(path);
+    snprintf(attrs, sizeof attrs, "command=\"echo x > %s/w.txt\"", extra);
+    run_gate(attrs, &ro);
+    assert_int_equal(ro.res.status, LO_FAIL);
+    assert_int_not_equal(access(path, F_OK), 0);
+    release(&ro);
+    lo_test_rm_rf(extra);
+    run_dot("digraph t { start [shape=Mdiamond]; done [shape=Msquare]; g [shape=octagon, "
+            "command=\"true\", sandbox_writable=\"/no/such/dir\"]; start -> g -> done }", &ro);
+    assert_int_equal(ro.res.status, LO_FAIL);
+    assert_contains(ro.res.failure_reason, "sandbox_writable: /no/such/dir does not exist");
+    release(&ro);
+}
+
 static void test_bad_attribute(void **state)
 {
     (void)state;
@@ -483,6 +558,8 @@ int main(void)
         cmocka_unit_test(test_repeat_median),
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_last_failure_reaches_prompt),
+        cmocka_unit_test(test_report_file),
+        cmocka_unit_test(test_sandbox_attribute),
         cmocka_unit_test(test_bad_attribute),
     };
     int rc = cmocka_run_group_tests_name("gate", tests, NULL, NULL);
