@@ -159,6 +159,29 @@ typedef struct lo_llm_tool {
 /* True when name satisfies the §5.1 constraints. */
 bool lo_llm_tool_name_valid(const char *name);
 
+/* ---- JSON Schema validation (src/llm/schema.c) ----
+ *
+ * Check value against schema (both borrowed): tool arguments before a tool
+ * runs (§5.8) and structured output (§4.5). Keywords: type (a name or an
+ * array of names; "integer" is any number without a fraction, 1.0 too),
+ * properties, required, additionalProperties (false or a schema), enum,
+ * const, items (a schema; also prefixItems and the older array form),
+ * minItems, maxItems, uniqueItems, minProperties, maxProperties, minimum,
+ * maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, minLength,
+ * maxLength (in characters), pattern (POSIX extended syntax; a pattern it
+ * cannot compile is skipped), allOf, anyOf, oneOf, not, OpenAPI's nullable,
+ * boolean schemas and local "$ref" ("#/$defs/x"). Unknown keywords are
+ * ignored. Thread-safe.
+ *
+ * Returns 0 when value conforms, LO_EINVAL when it does not, LO_EPARSE when
+ * the schema itself is malformed (a keyword of the wrong shape, an unknown
+ * type name, an unresolvable $ref). why (may be NULL; n bytes, truncated to
+ * fit) then holds the first failure, led by the JSON path of the value:
+ *   "$.location: expected string, got number"
+ *   "$.items[2].unit: \"kelvin\" is not one of \"celsius\", \"fahrenheit\""
+ *   "$.city: required property is missing" */
+int lo_json_schema_validate(const json_t *schema, const json_t *value, char *why, size_t n);
+
 typedef enum lo_llm_tool_choice_mode {
     LO_TOOL_CHOICE_AUTO,
     LO_TOOL_CHOICE_NONE,
