@@ -112,6 +112,9 @@ typedef struct lo_twin_config {
      * called from server threads, one call at a time. */
     void (*log)(const char *line, void *ud);
     void *log_ud;
+    /* Smallest prompt prefix the simulated prompt cache keeps, in tokens;
+     * 0 = each provider's own (docs/twins.md, "Prompt caching"). */
+    int64_t cache_min_tokens;
 } lo_twin_config;
 
 typedef struct lo_twin lo_twin;
@@ -125,6 +128,9 @@ int lo_twin_port(const lo_twin *t);
 const char *lo_twin_base_url(const lo_twin *t);
 /* Generation requests that reached the tapes so far (the last "call"). */
 long lo_twin_calls(const lo_twin *t);
+/* Move the twin's clock forward by ms (the prompt cache's TTLs run on it),
+ * so a test can expire cache entries without waiting. */
+void lo_twin_clock_advance(lo_twin *t, int64_t ms);
 /* Stop serving and free. NULL is a no-op. */
 void lo_twin_stop(lo_twin *t);
 

@@ -370,6 +370,63 @@ static int check_tools(const json_t *tools, const json_t *choice, verdict *v)
     return 0;
 }
 
+/* cache_control on one block: {"type": "ephemeral", "ttl": "5m" | "1h"}.
+ * *n counts the breakpoints; *seen_5m refuses a 1h one after a 5m one. */
+static int check_cache_control(const json_t *b, const char *where, int *n, bool *seen_5m,
+                               verdict *v)
+{
+    const json_t *cc = json_object_get(b, "cache_control");
+    if (!cc || json_is_null(cc))
+        return 0;
+    if (!json_is_object(cc) ||
+        !lo_str_eq(json_string_value(json_object_get(cc, "type")), "ephemeral"))
+        return bad(v, 400, "%s.cache_control: Input tag found using 'type' does not match any "
+                           "of the expected tags: 'ephemeral'", where);
+    const json_t *ttl = json_object_get(cc, "ttl");
+    const char *tv = json_string_value(ttl);
+    if (ttl && !lo_str_eq(tv, "5m") && !lo_str_eq(tv, "1h"))
+        return bad(v, 400, "%s.cache_control.ephemeral.ttl: Input should be '5m' or '1h'",
+                   where);
+    bool one_hour = lo_str_eq(tv, "1h");
+    if (one_hour && *seen_5m)
+        return bad(v, 400, "a ttl='1h' cache_control block must not come after a ttl='5m' "
+                           "cache_control block. Note that blocks are processed in the "
+                           "following order: `tools`, `system`, `messages`.");
+    *seen_5m |= !one_hour;
+    (*n)++;
+    return 0;
+}
+
+/* Every breakpoint, in prompt order (tools, system, messages): at most 4. */
+static int check_cache(const json_t *b, verdict *v)
+{
+    int n = 0;
+    bool seen_5m = false;
+    char where[64];
+    size_t i, j;
+    json_t *e, *m, *blk;
+    json_array_foreach(json_object_get(b, "tools"), i, e) {
+        snprintf(where, sizeof where, "tools.%zu", i);
+        if (check_cache_control(e, where, &n, &seen_5m, v))
+            return -1;
+    }
+    json_array_foreach(json_object_get(b, "system"), i, e) {
+        snprintf(where, sizeof where, "system.%zu", i);
+        if (check_cache_control(e, where, &n, &seen_5m, v))
+            return -1;
+    }
+    json_array_foreach(json_object_get(b, "messages"), i, m)
+        json_array_foreach(json_object_get(m, "content"), j, blk) {
+            snprintf(where, sizeof where, "messages.%zu.content.%zu", i, j);
+            if (check_cache_control(blk, where, &n, &seen_5m, v))
+                return -1;
+        }
+    if (n > 4)
+        return bad(v, 400, "A maximum of 4 blocks with cache_control may be provided. Found %d.",
+                   n);
+    return 0;
+}
+
 /* The checks of the real API, in its order: fields, then the model. */
 static int validate(lo_twin *t, const json_t *b, bool counting, verdict *v,
                     const lo_llm_model **model)
@@ -397,7 +454,8 @@ static int validate(lo_twin *t, const json_t *b, bool counting, verdict *v,
     json_array_foreach(sys, i, s) if (!lo_str_eq(json_string_value(json_object_get(s, "type")),
                                                  "text"))
         return bad(v, 400, "system.%zu.type: Input should be 'text'", i);
-    if (check_tools(json_object_get(b, "tools"), json_object_get(b, "tool_choice"), v))
+    if (check_tools(json_object_get(b, "tools"), json_object_get(b, "tool_choice"), v) ||
+        check_cache(b, v))
         return -1;
     json_t *st = json_object_get(b, "stream");
     if (st && !json_is_boolean(st))
@@ -574,12 +632,22 @@ static json_t *reply_blocks(const json_t *reply, long call)
     return blocks;
 }
 
-static json_t *usage_obj(int64_t in, int64_t out)
+/* input_tokens is what was neither read from nor written to the cache. */
+static json_t *usage_obj(int64_t in, int64_t out, const twin_cache_use *c)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:s}", "input_tokens", (json_int_t)in,
-                     "cache_creation_input_tokens", (json_int_t)0, "cache_read_input_tokens",
-                     (json_int_t)0, "output_tokens", (json_int_t)out, "service_tier",
-                     "standard");
+    return json_pack("{s:I, s:I, s:I, s:{s:I, s:I}, s:I, s:s}", "input_tokens", (json_int_t)in,
+                     "cache_creation_input_tokens", (json_int_t)c->write,
+                     "cache_read_input_tokens", (json_int_t)c->read, "cache_creation",
+                     "ephemeral_5m_input_tokens", (json_int_t)(c->write - c->write_1h),
+                     "ephemeral_1h_input_tokens", (json_int_t)c->write_1h, "output_tokens",
+                     (json_int_t)out, "service_tier", "standard");
+}
+
+/* The smallest prefix Anthropic caches: 2048 tokens for Haiku models, 1024
+ * for the others (docs/twins.md). */
+static twin_cache_policy cache_policy(const lo_llm_model *m)
+{
+    return (twin_cache_policy){.breakpoints = true, .min = strstr(m->id, "haiku") ? 2048 : 1024};
 }
 
 static void ratelimit_headers(exch *x, int64_t in, int64_t out)
@@ -729,11 +797,17 @@ static void stream_events(evlist *l, const json_t *msg)
     }
     if (!pinged)
         push(l, event("ping", json_pack("{s:s}", "type", "ping")));
+    /* the final counts: input and cache as in message_start, output complete */
     json_t *u = json_object_get(msg, "usage");
     push(l, event("message_delta",
-                  json_pack("{s:s, s:{s:O, s:O}, s:{s:O}}", "type", "message_delta", "delta",
-                            "stop_reason", json_object_get(msg, "stop_reason"), "stop_sequence",
-                            json_object_get(msg, "stop_sequence"), "usage", "output_tokens",
+                  json_pack("{s:s, s:{s:O, s:O}, s:{s:O, s:O, s:O, s:O}}", "type",
+                            "message_delta", "delta", "stop_reason",
+                            json_object_get(msg, "stop_reason"), "stop_sequence",
+                            json_object_get(msg, "stop_sequence"), "usage", "input_tokens",
+                            json_object_get(u, "input_tokens"), "cache_creation_input_tokens",
+                            json_object_get(u, "cache_creation_input_tokens"),
+                            "cache_read_input_tokens",
+                            json_object_get(u, "cache_read_input_tokens"), "output_tokens",
                             json_object_get(u, "output_tokens"))));
     push(l, event("message_stop", json_pack("{s:s}", "type", "message_stop")));
 }
@@ -743,7 +817,8 @@ static bool looks_sse(const char *s)
     return lo_str_starts(s, "event:") || lo_str_starts(s, "data:") || lo_str_starts(s, ":");
 }
 
-static void serve_entry(exch *x, const json_t *b, const lo_tape_entry *e, int64_t in_tokens)
+static void serve_entry(exch *x, const json_t *b, const lo_tape_entry *e,
+                        const lo_llm_model *model)
 {
     const lo_tape_fault *f = &e->fault;
     if (f->status) {
@@ -767,13 +842,15 @@ static void serve_entry(exch *x, const json_t *b, const lo_tape_entry *e, int64_
         return;
     }
     const json_t *r = e->reply;
-    json_t *ru = json_object_get(r, "usage");
-    int64_t in = json_object_get(ru, "input_tokens")
-                     ? (int64_t)json_integer_value(json_object_get(ru, "input_tokens"))
-                     : in_tokens;
-    int64_t out = json_object_get(ru, "output_tokens")
-                      ? (int64_t)json_integer_value(json_object_get(ru, "output_tokens"))
-                      : twin_tokens_reply(r);
+    twin_usage us;
+    twin_prompt p;
+    twin_prompt_init(&p, model->id, NULL);
+    twin_prompt_anthropic(b, &p);
+    twin_cache_policy pol = cache_policy(model);
+    twin_usage_resolve(x->t, r, &p, &pol, &us);
+    twin_prompt_release(&p);
+    /* Anthropic's input_tokens leaves out what the cache read or wrote */
+    int64_t in = us.input - us.cache.read - us.cache.write, out = us.output;
     const char *sr = stop_reason(r);
     json_t *seq = json_object_get(r, "stop_sequence");
     if (!seq && !strcmp(sr, "stop_sequence"))
@@ -784,7 +861,7 @@ static void serve_entry(exch *x, const json_t *b, const lo_tape_entry *e, int64_
                             "message", "role", "assistant", "model", json_object_get(b, "model"),
                             "content", reply_blocks(r, x->call), "stop_reason", sr,
                             "stop_sequence", seq ? seq : json_null(), "usage",
-                            usage_obj(in, out));
+                            usage_obj(in, out, &us.cache));
     ratelimit_headers(x, in, out);
     if (json_is_true(json_object_get(b, "stream"))) {
         x->stream = true;
@@ -837,7 +914,7 @@ static void h_messages(const lo_http_request *req, lo_http_response *res, void *
         send_error_f(&x, 400, NULL, "%s", why);
     } else {
         x.entry = e;
-        serve_entry(&x, b, e, twin_tokens_anthropic_request(b));
+        serve_entry(&x, b, e, m);
     }
     json_decref(b);
 }

@@ -473,24 +473,45 @@ static int64_t tokens_parts(const json_t *parts)
     return n;
 }
 
-/* The approximation of docs/twins.md over Gemini's request shape. */
-static int64_t tokens_request(const json_t *b)
+/* The approximation of docs/twins.md over Gemini's request shape, as a
+ * prompt of blocks in the order the implicit cache sees it: the system
+ * instruction, the function declarations, then each content. */
+static void prompt_gemini(const json_t *b, twin_prompt *p)
 {
-    int64_t n = TWIN_TOKENS_REQUEST;
+    twin_prompt_count(p, TWIN_TOKENS_REQUEST);
     const json_t *si = jget2(b, "systemInstruction", "system_instruction");
-    n += tokens_parts(json_object_get(si, "parts"));
+    if (si)
+        twin_prompt_add(p, si, NULL, tokens_parts(json_object_get(si, "parts")), 0);
     size_t i, j;
     json_t *c, *d;
-    json_array_foreach(json_object_get(b, "contents"), i, c)
-        n += TWIN_TOKENS_MESSAGE + tokens_parts(json_object_get(c, "parts"));
     json_array_foreach(json_object_get(b, "tools"), i, c)
         json_array_foreach(jget2(c, "functionDeclarations", "function_declarations"), j, d) {
-            n += TWIN_TOKENS_TOOL + twin_tokens_text(jstr(d, "name")) +
-                 twin_tokens_text(jstr(d, "description"));
+            int64_t n = TWIN_TOKENS_TOOL + twin_tokens_text(jstr(d, "name")) +
+                        twin_tokens_text(jstr(d, "description"));
             if (json_object_get(d, "parameters"))
                 n += twin_tokens_json(json_object_get(d, "parameters"));
+            twin_prompt_add(p, d, NULL, n, 0);
         }
-    return n;
+    json_array_foreach(json_object_get(b, "contents"), i, c)
+        twin_prompt_add(p, c, NULL, TWIN_TOKENS_MESSAGE + tokens_parts(json_object_get(c, "parts")),
+                        0);
+}
+
+static int64_t tokens_request(const json_t *b)
+{
+    twin_prompt p;
+    twin_prompt_init(&p, NULL, NULL);
+    prompt_gemini(b, &p);
+    twin_prompt_release(&p);
+    return p.total;
+}
+
+/* Implicit caching: prompts of 1024 tokens and more (4096 for Pro models),
+ * kept five minutes after their last use. */
+static twin_cache_policy cache_policy(const lo_llm_model *m)
+{
+    return (twin_cache_policy){.min = strstr(m->id, "pro") ? 4096 : 1024, .step = 1,
+                               .ttl_ms = 5 * 60 * 1000LL};
 }
 
 /* ------------------------------------------------------------ replies */
@@ -517,7 +538,7 @@ static const char *thinking_text(const json_t *reply)
 
 typedef struct rendered {
     json_t *parts;   /* the candidate's parts, in order thought, text, calls */
-    int64_t in, candidates, thoughts;
+    int64_t in, cached, candidates, thoughts;
     const char *finish;
     char rid[40];
     const char *model;
@@ -525,7 +546,7 @@ typedef struct rendered {
 
 /* Where the signature goes, as the API places it: on the first function
  * call, else on the answer's text, else on the thought summary. */
-static void render(const exch *x, const json_t *b, const json_t *r, const char *model,
+static void render(const exch *x, const json_t *b, const json_t *r, const lo_llm_model *model,
                    rendered *out)
 {
     const json_t *gc = jget2(b, "generationConfig", "generation_config");
@@ -568,13 +589,16 @@ static void render(const exch *x, const json_t *b, const json_t *r, const char *
     json_t *at = first_call ? first_call : text ? text : thought;
     if (th && at)
         json_object_set_new(at, "thoughtSignature", json_string(sig));
-    const json_t *ru = json_object_get(r, "usage");
-    int64_t total_out = json_object_get(ru, "output_tokens")
-                            ? (int64_t)json_integer_value(json_object_get(ru, "output_tokens"))
-                            : twin_tokens_reply(r);
-    out->in = json_object_get(ru, "input_tokens")
-                  ? (int64_t)json_integer_value(json_object_get(ru, "input_tokens"))
-                  : tokens_request(b);
+    twin_prompt pr;
+    twin_prompt_init(&pr, model->id, NULL);
+    prompt_gemini(b, &pr);
+    twin_cache_policy pol = cache_policy(model);
+    twin_usage us;
+    twin_usage_resolve(x->t, r, &pr, &pol, &us);
+    twin_prompt_release(&pr);
+    int64_t total_out = us.output;
+    out->in = us.input;
+    out->cached = us.cache.read;
     /* Gemini counts thinking apart: candidates + thoughts = the output */
     out->thoughts = th ? twin_tokens_text(th) : 0;
     if (out->thoughts > total_out)
@@ -582,7 +606,7 @@ static void render(const exch *x, const json_t *b, const json_t *r, const char *
     out->candidates = total_out - out->thoughts;
     out->finish = finish_reason(r);
     twin_id(out->rid, sizeof out->rid, "", "gemini-response", (uint64_t)x->call, 27);
-    out->model = model;
+    out->model = model->id;
 }
 
 static json_t *usage_obj(const rendered *rd, bool final)
@@ -590,6 +614,13 @@ static json_t *usage_obj(const rendered *rd, bool final)
     json_t *u = json_pack("{s:I, s:I, s:[{s:s, s:I}]}", "promptTokenCount", (json_int_t)rd->in,
                           "totalTokenCount", (json_int_t)rd->in, "promptTokensDetails",
                           "modality", "TEXT", "tokenCount", (json_int_t)rd->in);
+    /* the part of the prompt served from the implicit cache (left out at 0) */
+    if (u && rd->cached) {
+        json_object_set_new(u, "cachedContentTokenCount", json_integer(rd->cached));
+        json_object_set_new(u, "cacheTokensDetails",
+                            json_pack("[{s:s, s:I}]", "modality", "TEXT", "tokenCount",
+                                      (json_int_t)rd->cached));
+    }
     if (final) {
         json_object_set_new(u, "candidatesTokenCount", json_integer(rd->candidates));
         json_object_set_new(u, "totalTokenCount",
@@ -786,7 +817,7 @@ static void serve_raw(exch *x, const lo_tape_entry *e)
     done(x);
 }
 
-static void serve_entry(exch *x, const json_t *b, const char *model, bool sse,
+static void serve_entry(exch *x, const json_t *b, const lo_llm_model *model, bool sse,
                         const lo_tape_entry *e)
 {
     const lo_tape_fault *f = &e->fault;
@@ -904,7 +935,7 @@ static void h_post(const lo_http_request *req, lo_http_response *res, void *ud)
         send_error(&x, 400, why);
     } else {
         x.entry = e;
-        serve_entry(&x, b, model->id, sse, e);
+        serve_entry(&x, b, model, sse, e);
     }
     json_decref(b);
 }

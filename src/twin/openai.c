@@ -693,16 +693,31 @@ static int64_t tokens_content(const json_t *c)
     return n;
 }
 
-static int64_t tokens_request(const json_t *b, enum api api)
+/* The approximation over OpenAI's request shapes, as a prompt of blocks in
+ * the order the cache sees it: tools, instructions, then the input items or
+ * messages. */
+static void prompt_openai(const json_t *b, enum api api, twin_prompt *p)
 {
-    int64_t n = TWIN_TOKENS_REQUEST + twin_tokens_text(jstr(b, "instructions"));
-    const json_t *items = json_object_get(b, api == API_CHAT ? "messages" : "input");
-    if (json_is_string(items))
-        n += TWIN_TOKENS_MESSAGE + twin_tokens_text(json_string_value(items));
+    twin_prompt_count(p, TWIN_TOKENS_REQUEST);
     size_t i, j;
     json_t *m, *tc;
+    json_array_foreach(json_object_get(b, "tools"), i, m) {
+        const json_t *fn = tool_fn(m, api);
+        int64_t n = TWIN_TOKENS_TOOL + twin_tokens_text(jstr(fn, "name")) +
+                    twin_tokens_text(jstr(fn, "description"));
+        if (json_object_get(fn, "parameters"))
+            n += twin_tokens_json(json_object_get(fn, "parameters"));
+        twin_prompt_add(p, m, NULL, n, 0);
+    }
+    const char *ins = jstr(b, "instructions");
+    if (ins)
+        twin_prompt_add(p, NULL, ins, twin_tokens_text(ins), 0);
+    const json_t *items = json_object_get(b, api == API_CHAT ? "messages" : "input");
+    if (json_is_string(items))
+        twin_prompt_add(p, items, NULL,
+                        TWIN_TOKENS_MESSAGE + twin_tokens_text(json_string_value(items)), 0);
     json_array_foreach(items, i, m) {
-        n += TWIN_TOKENS_MESSAGE;
+        int64_t n = TWIN_TOKENS_MESSAGE;
         const char *type = jstr(m, "type");
         if (lo_str_eq(type, "function_call"))
             n += twin_tokens_text(jstr(m, "name")) + twin_tokens_text(jstr(m, "arguments"));
@@ -714,15 +729,18 @@ static int64_t tokens_request(const json_t *b, enum api api)
             const json_t *fn = json_object_get(tc, "function");
             n += twin_tokens_text(jstr(fn, "name")) + twin_tokens_text(jstr(fn, "arguments"));
         }
+        twin_prompt_add(p, m, NULL, n, 0);
     }
-    json_array_foreach(json_object_get(b, "tools"), i, m) {
-        const json_t *fn = tool_fn(m, api);
-        n += TWIN_TOKENS_TOOL + twin_tokens_text(jstr(fn, "name")) +
-             twin_tokens_text(jstr(fn, "description"));
-        if (json_object_get(fn, "parameters"))
-            n += twin_tokens_json(json_object_get(fn, "parameters"));
-    }
-    return n;
+}
+
+/* OpenAI caches prompts of 1024 tokens and more, in steps of 128, for
+ * about five minutes of disuse; prompt_cache_retention "24h" keeps them a
+ * day. */
+static twin_cache_policy cache_policy(const json_t *b)
+{
+    bool day = lo_str_eq(jstr(b, "prompt_cache_retention"), "24h");
+    return (twin_cache_policy){.min = 1024, .step = 128,
+                               .ttl_ms = day ? 24 * 3600 * 1000LL : 5 * 60 * 1000LL};
 }
 
 /* ------------------------------------------------------------ replies */
@@ -773,9 +791,10 @@ static json_t *or_null(const json_t *j)
 }
 
 /* A complete Responses object for reply r. */
-static json_t *response_obj(const exch *x, const json_t *b, const json_t *r, int64_t in,
-                            int64_t out)
+static json_t *response_obj(const exch *x, const json_t *b, const json_t *r,
+                            const twin_usage *us)
 {
+    int64_t in = us->input, out = us->output;
     char id[64], iid[64];
     twin_id(id, sizeof id, "resp_", "openai-response", (uint64_t)x->call, 48);
     json_t *output = json_array();
@@ -841,7 +860,8 @@ static json_t *response_obj(const exch *x, const json_t *b, const json_t *r, int
         "top_p",
         json_object_get(b, "top_p") ? json_incref(json_object_get(b, "top_p")) : json_real(1.0),
         "truncation", "disabled", "usage", "input_tokens", (json_int_t)in,
-        "input_tokens_details", "cached_tokens", (json_int_t)0, "output_tokens", (json_int_t)out,
+        "input_tokens_details", "cached_tokens", (json_int_t)us->cache.read, "output_tokens",
+        (json_int_t)out,
         "output_tokens_details", "reasoning_tokens", (json_int_t)reasoning, "total_tokens",
         (json_int_t)(in + out), "user", "metadata",
         json_object_get(b, "metadata") ? json_incref(json_object_get(b, "metadata"))
@@ -850,9 +870,10 @@ static json_t *response_obj(const exch *x, const json_t *b, const json_t *r, int
 }
 
 /* A complete chat.completion object for reply r. */
-static json_t *chat_obj(const exch *x, const json_t *b, const json_t *r, int64_t in,
-                        int64_t out)
+static json_t *chat_obj(const exch *x, const json_t *b, const json_t *r,
+                        const twin_usage *us)
 {
+    int64_t in = us->input, out = us->output;
     char id[64];
     twin_id(id, sizeof id, "chatcmpl-", "openai-chat", (uint64_t)x->call, 29);
     json_t *msg = json_pack("{s:s, s:O, s:n, s:[]}", "role", "assistant", "content",
@@ -885,7 +906,7 @@ static json_t *chat_obj(const exch *x, const json_t *b, const json_t *r, int64_t
                      msg, "logprobs", "finish_reason", finish_reason(r), "usage",
                      "prompt_tokens", (json_int_t)in, "completion_tokens", (json_int_t)out,
                      "total_tokens", (json_int_t)(in + out), "prompt_tokens_details",
-                     "cached_tokens", (json_int_t)0, "audio_tokens", (json_int_t)0,
+                     "cached_tokens", (json_int_t)us->cache.read, "audio_tokens", (json_int_t)0,
                      "completion_tokens_details", "reasoning_tokens", (json_int_t)reasoning,
                      "audio_tokens", (json_int_t)0, "accepted_prediction_tokens",
                      (json_int_t)0, "rejected_prediction_tokens", (json_int_t)0,
@@ -942,15 +963,15 @@ static void serve_entry(exch *x, const json_t *b, enum api api, const lo_tape_en
         return;
     }
     const json_t *r = e->reply;
-    const json_t *ru = json_object_get(r, "usage");
-    int64_t in = json_object_get(ru, "input_tokens")
-                     ? (int64_t)json_integer_value(json_object_get(ru, "input_tokens"))
-                     : tokens_request(b, api);
-    int64_t out = json_object_get(ru, "output_tokens")
-                      ? (int64_t)json_integer_value(json_object_get(ru, "output_tokens"))
-                      : twin_tokens_reply(r);
-    json_t *obj = api == API_CHAT ? chat_obj(x, b, r, in, out) : response_obj(x, b, r, in, out);
-    ratelimit_headers(x, in + out);
+    twin_prompt p;
+    twin_prompt_init(&p, jstr(b, "model"), jstr(b, "prompt_cache_key"));
+    prompt_openai(b, api, &p);
+    twin_cache_policy pol = cache_policy(b);
+    twin_usage us;
+    twin_usage_resolve(x->t, r, &p, &pol, &us);
+    twin_prompt_release(&p);
+    json_t *obj = api == API_CHAT ? chat_obj(x, b, r, &us) : response_obj(x, b, r, &us);
+    ratelimit_headers(x, us.input + us.output);
     if (!obj) {
         send_error(x, 500, NULL, NULL, "out of memory in the twin");
         return;

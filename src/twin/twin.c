@@ -283,6 +283,9 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
         return NULL;
     }
     pthread_mutex_init(&t->log_mu, NULL);
+    pthread_mutex_init(&t->cache_mu, NULL);
+    atomic_init(&t->clock_skew_ms, 0);
+    t->cache_min_tokens = cfg->cache_min_tokens;
     t->log = cfg->log;
     t->log_ud = cfg->log_ud;
     if (cfg->n_tapes) {
@@ -353,6 +356,8 @@ void lo_twin_stop(lo_twin *t)
     lo_llm_catalog_free(t->catalog);
     free(t->tapes);
     free(t->api_key);
+    twin_cache_free(t);
+    pthread_mutex_destroy(&t->cache_mu);
     pthread_mutex_destroy(&t->log_mu);
     free(t);
 }
