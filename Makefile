@@ -37,7 +37,7 @@ LDFLAGS += $(if $(filter 1,$(SAN)),$(SANFLAG))
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard src/base/*.c src/net/*.c src/llm/*.c src/twin/*.c \
-              src/agent/*.c src/pipeline/*.c src/pipeline/handlers/*.c \
+              src/agent/*.c src/agent/tools/*.c src/pipeline/*.c src/pipeline/handlers/*.c \
               src/gate/*.c src/ledger/*.c src/server/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
