@@ -178,6 +178,10 @@ struct lo_backend {
                lo_outcome *out, bool *has_outcome, lo_error *err);
     void (*destroy)(lo_backend *b);
     void *ud;
+    /* A backend that only routes (lightsout/backend.h, the router): the
+     * backend that runs this stage, or NULL with err filled. NULL here for
+     * a backend that runs prompts itself; run is then not called on it. */
+    lo_backend *(*select)(lo_backend *b, const lo_stage *st, lo_error *err);
 };
 void lo_backend_free(lo_backend *b);
 /* The spec's simulation: "[Simulated] Response for stage: ID". */
@@ -255,6 +259,10 @@ typedef struct lo_engine_config {
     int64_t stall_timeout_ms; /* overrides the graph's stall_timeout; 0 = graph's */
     bool no_fsync;           /* benchmarks only: skip the fsyncs of checkpoints and status.json */
     const json_t *initial_context; /* borrowed object of values set at the start */
+    /* Borrowed object whose members are added to manifest.json (never
+     * replacing the engine's own), for what a resume must know that the
+     * engine does not: the CLI records its backend choice there. */
+    const json_t *manifest_extra;
 } lo_engine_config;
 
 typedef struct lo_engine lo_engine;

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "cli/run_backend.h"
 #include "lightsout/engine.h"
 #include "lightsout/lint.h"
 #include "lightsout/proc.h"
@@ -17,6 +18,9 @@
 typedef struct opts {
     const char *logs, *workdir, *answers, *backend;
     json_t *set;
+    const char *twins[PROVIDER_MAX_TAPES];
+    size_t n_twins;
+    const json_t *recorded; /* resume: the manifest's backend_choice */
     bool json, auto_approve;
     int64_t stall_ms;
     const char *cmd;
@@ -28,7 +32,8 @@ static const cli_flag run_flags[] = {
     {"set", 0, "KEY=VALUE", "set a context value before the run (repeatable)"},
     {"answers", 0, "FILE", "answers for human gates, one a line, in order"},
     {"auto-approve", 0, NULL, "human gates take their first choice"},
-    {"backend", 0, "NAME", "codergen backend: sim (simulated responses)"},
+    {"backend", 0, "NAME", "every codergen stage on api, cli or sim (simulated)"},
+    {"twin", 0, "TAPE", "run the api backend against a twin serving TAPE (repeatable)"},
     {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
     {"json", 0, NULL, "print events as JSON lines on stdout"},
     {0},
@@ -37,7 +42,8 @@ static const cli_flag run_flags[] = {
 static const cli_flag resume_flags[] = {
     {"answers", 0, "FILE", "answers for human gates, one a line, in order"},
     {"auto-approve", 0, NULL, "human gates take their first choice"},
-    {"backend", 0, "NAME", "codergen backend: sim (simulated responses)"},
+    {"backend", 0, "NAME", "every codergen stage on api, cli or sim (default: the run's)"},
+    {"twin", 0, "TAPE", "a twin serving TAPE for the api backend (default: the run's)"},
     {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
     {"json", 0, NULL, "print events as JSON lines on stdout"},
     {0},
@@ -51,6 +57,13 @@ static int on_flag(const cli_flag *flags, int idx, const char *arg, opts *o)
     else if (!strcmp(name, "answers")) o->answers = arg;
     else if (!strcmp(name, "auto-approve")) o->auto_approve = true;
     else if (!strcmp(name, "backend")) o->backend = arg;
+    else if (!strcmp(name, "twin")) {
+        if (o->n_twins == PROVIDER_MAX_TAPES) {
+            cli_error(o->cmd, "at most %d --twin tapes", PROVIDER_MAX_TAPES);
+            return EXIT_USAGE;
+        }
+        o->twins[o->n_twins++] = arg;
+    }
     else if (!strcmp(name, "json")) o->json = true;
     else if (!strcmp(name, "stall-timeout")) {
         if (lo_parse_duration_ms(arg, &o->stall_ms) || o->stall_ms <= 0) {
@@ -81,30 +94,6 @@ static void on_signal(int sig)
         lo_engine_cancel(current);
 }
 
-/* The first word of a shell command, when it is a plain program name we can
- * look for on PATH (not a builtin, assignment, or shell syntax). */
-static bool command_program(const char *cmd, char *out, size_t n)
-{
-    while (*cmd == ' ' || *cmd == '\t')
-        cmd++;
-    size_t i = 0;
-    while (cmd[i] && cmd[i] != ' ' && cmd[i] != '\t' && cmd[i] != '\n' && cmd[i] != ';' &&
-           cmd[i] != '|' && cmd[i] != '&' && i + 1 < n) {
-        if (strchr("=$`\"'(){}<>*?[]~\\", cmd[i]))
-            return false;
-        out[i] = cmd[i];
-        i++;
-    }
-    out[i] = '\0';
-    static const char *const builtins[] = {"cd", "echo", "exit", "export", "test", "true",
-                                           "false", "printf", "read", "set", "exec", "eval",
-                                           ".", ":", "if", "for", "while", "case", "[", NULL};
-    for (const char *const *b = builtins; *b; b++)
-        if (!strcmp(out, *b))
-            return false;
-    return i > 0;
-}
-
 /* Preflight (issue: a run fails in its first second, not hours in). */
 static int preflight(const lo_graph *g, const opts *o, bool *has_human)
 {
@@ -117,7 +106,7 @@ static int preflight(const lo_graph *g, const opts *o, bool *has_human)
             *has_human = true;
         if (!strcmp(type, "tool")) {
             char prog[256], path[PATH_MAX];
-            if (command_program(lo_node_str(n, "tool_command"), prog, sizeof prog) &&
+            if (lo_shell_program(lo_node_str(n, "tool_command"), prog, sizeof prog) &&
                 !lo_which(prog, path, sizeof path)) {
                 cli_error(o->cmd, "preflight: node '%s' runs '%s', which is not on PATH", n->id,
                           prog);
@@ -159,7 +148,7 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
     lo_buf_init(&out, 0);
     int code = EXIT_OK;
     lo_interviewer *iv = NULL;
-    lo_backend *backend = NULL;
+    run_backend rb = {0};
     lo_engine *e = NULL;
     if (!g) {
         if (err.code == LO_EPARSE)
@@ -180,20 +169,16 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
         code = EXIT_USAGE;
         goto done;
     }
-    if (o->backend && strcmp(o->backend, "sim") != 0) {
-        cli_error(o->cmd, "backend '%s' is not available in this build; the only backend is "
-                  "'sim' (simulated responses)", o->backend);
-        code = EXIT_USAGE;
-        goto done;
-    }
     bool has_human;
     if (preflight(g, o, &has_human)) {
         code = EXIT_USAGE;
         goto done;
     }
+    if ((code = run_backend_open(&rb, o->cmd, g, o->backend, o->twins, o->n_twins,
+                                 o->recorded)))
+        goto done;
     iv = make_interviewer(o, has_human, &err);
-    backend = lo_backend_sim();
-    if (!iv || !backend) {
+    if (!iv) {
         cli_error(o->cmd, "%s", err.msg[0] ? err.msg : "out of memory");
         code = EXIT_USAGE;
         goto done;
@@ -202,9 +187,10 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
     progress_init(&p, o->json ? stdout : stderr, o->json);
     lo_engine_config cfg = {
         .logs_root = logs, .workdir = o->workdir, .dot_path = dot, .interviewer = iv,
-        .backend = backend, .on_event = progress_event, .event_ud = &p,
+        .backend = rb.router, .on_event = progress_event, .event_ud = &p,
         .stall_timeout_ms = o->stall_ms,
         .initial_context = json_object_size(o->set) ? o->set : NULL,
+        .manifest_extra = rb.manifest_extra,
     };
     e = lo_engine_new(g, &cfg, &err);
     if (!e) {
@@ -249,7 +235,7 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
 done:
     lo_engine_free(e);
     lo_interviewer_free(iv);
-    lo_backend_free(backend);
+    run_backend_close(&rb);
     lo_graph_free(g);
     lo_diags_free(d);
     lo_buf_release(&out);
@@ -302,6 +288,7 @@ static int resume_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     o.workdir = wd;
+    o.recorded = json_object_get(m, "backend_choice");
     code = execute(&o, dot, logs, true);
     json_decref(m);
     json_decref(o.set);
@@ -310,15 +297,22 @@ static int resume_main(int argc, char **argv)
 
 const cli_command cmd_run = {
     .name = "run",
-    .usage = "FILE.dot [--logs DIR] [-C DIR] [--set KEY=VALUE]... [--answers FILE] [--json]",
+    .usage = "FILE.dot [--logs DIR] [-C DIR] [--set KEY=VALUE]... [--backend NAME] "
+             "[--twin TAPE]... [--json]",
     .summary = "run a pipeline",
     .details =
         "Validates the pipeline and checks that every tool it runs exists, then runs\n"
         "it from the start node. The run directory holds manifest.json, events.jsonl,\n"
         "checkpoint.json and one directory per stage (status.json, prompt.md,\n"
         "response.md, stdout.txt ...). Ctrl-C stops the running stage, saves the\n"
-        "checkpoint and prints the command that resumes. Codergen stages use the\n"
-        "simulation backend until the agent lands; the run says so when it starts.\n"
+        "checkpoint and prints the command that resumes.\n"
+        "Codergen stages run on the backend their node (or the stylesheet, or the\n"
+        "graph) names, else --backend: api (the native agent; the default when\n"
+        "ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY is set), cli (a\n"
+        "headless CLI agent: claude, codex, gemini, opencode) or sim (simulated,\n"
+        "only on purpose). With no provider configured the preflight says which\n"
+        "variable to set. --twin TAPE starts a twin of every provider in-process\n"
+        "and points the api backend at it, so the run stays offline.\n"
         "Exit 0 success or partial success, 1 failed, 2 invalid pipeline or usage,\n"
         "130 interrupted.",
     .flags = run_flags,
@@ -332,7 +326,8 @@ const cli_command cmd_resume = {
     .details =
         "Reads LOGS_DIR/manifest.json for the pipeline and LOGS_DIR/checkpoint.json\n"
         "for where the run stood, and continues from there. Refuses when the pipeline\n"
-        "file has changed since the run started. A run that already ended reports how.",
+        "file has changed since the run started. A run that already ended reports how.\n"
+        "Without --backend or --twin it uses the run's own, recorded in manifest.json.",
     .flags = resume_flags,
     .run = resume_main,
 };
