@@ -11,6 +11,10 @@ static const struct builtin {
     {"write_file", lo_agent_add_write_file_},
     {"edit_file", lo_agent_add_edit_file_},
     {"shell", lo_agent_add_shell_},
+    {"grep", lo_agent_add_grep_},
+    {"glob", lo_agent_add_glob_},
+    {"list_dir", lo_agent_add_list_dir_},
+    {"read_many_files", lo_agent_add_read_many_files_},
 };
 
 /* In the order each reference agent presents them. */

@@ -1,6 +1,8 @@
 /* What every execution environment shares: releasing it and what its
  * operations return. */
-#include "lightsout/agent.h"
+#include <stdio.h>
+
+#include "agent/env_internal.h"
 
 void lo_agent_env_free(lo_agent_env *e)
 {
@@ -26,4 +28,13 @@ void lo_agent_exec_result_release(lo_agent_exec_result *r)
     free(r->stdout_text);
     free(r->stderr_text);
     r->stdout_text = r->stderr_text = NULL;
+}
+
+int lo_agent_err_prefix_(lo_error *err, int code, const char *prefix)
+{
+    if (!err)
+        return code;
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    return lo_error_set(err, code, "%s: %s", prefix, msg);
 }

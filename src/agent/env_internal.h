@@ -58,6 +58,18 @@ int lo_agent_local_exec_(lo_agent_env *e, const char *command, int64_t timeout_m
                          const char *cwd, char *const *env, const atomic_bool *cancel,
                          lo_agent_exec_result *r, lo_error *err);
 
+/* ---- env.c ---- */
+
+/* Put "prefix: " before err's message (err may be NULL); returns code. */
+int lo_agent_err_prefix_(lo_error *err, int code, const char *prefix);
+
+/* ---- grep.c, glob.c: the search operations ---- */
+
+int lo_agent_local_grep_(lo_agent_env *e, const char *pattern, const char *path,
+                         const lo_agent_grep_opts *o, lo_buf *out, lo_error *err);
+int lo_agent_local_glob_(lo_agent_env *e, const char *pattern, const char *path, lo_buf *out,
+                         lo_error *err);
+
 /* ---- env_local.c ---- */
 
 /* A local environment with the given ops (local or sandbox). */

@@ -177,7 +177,8 @@ static void walk(listing *l, const char *abs, const char *rel, int depth)
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n)
+        qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n; i++) {
         char child[PATH_MAX], child_rel[PATH_MAX];
         if (snprintf(child, sizeof child, "%s/%s", abs, names[i]) >= (int)sizeof child ||
@@ -264,6 +265,8 @@ const lo_agent_env_ops lo_agent_local_ops_ = {
     .file_exists = file_exists,
     .list_dir = list_dir,
     .exec = lo_agent_local_exec_,
+    .grep = lo_agent_local_grep_,
+    .glob = lo_agent_local_glob_,
     .resolve = resolve,
     .working_directory = working_directory,
     .platform = platform,

@@ -42,5 +42,9 @@ int lo_agent_add_read_file_(lo_agent_registry *r, lo_agent_flavor f, lo_error *e
 int lo_agent_add_write_file_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
 int lo_agent_add_edit_file_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
 int lo_agent_add_shell_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
+int lo_agent_add_grep_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
+int lo_agent_add_glob_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
+int lo_agent_add_list_dir_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
+int lo_agent_add_read_many_files_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
 
 #endif
