@@ -50,6 +50,7 @@ typedef struct lo_agent_exec_result {
     int term_signal;         /* that signal, or 0 */
     bool timed_out;          /* the timeout stopped it (SIGTERM, then SIGKILL after 2 s) */
     bool cancelled;          /* the cancel flag stopped it */
+    bool output_limited;     /* it wrote more than the environment keeps (stopped) */
     int64_t duration_ms;
 } lo_agent_exec_result;
 
@@ -68,6 +69,7 @@ typedef struct lo_agent_grep_opts {
     /* Anthropic's output modes: "content" (path:line:text, the default),
      * "files_with_matches", "count". */
     const char *output_mode;
+    bool builtin;            /* use the built-in search even when rg is installed */
 } lo_agent_grep_opts;
 
 /* An environment is a table of operations plus its state. Paths given to
@@ -139,7 +141,9 @@ typedef struct lo_agent_env_opts {
     const char *workdir;          /* required; must exist */
     lo_agent_env_policy policy;
     /* Secrets are names matching *_API_KEY, *_SECRET, *_TOKEN, *_PASSWORD,
-     * *_CREDENTIAL (case-insensitive); FILTERED and CORE drop them. */
+     * *_CREDENTIAL (case-insensitive), and the plural and key forms
+     * *_SECRETS, *_TOKENS, *_CREDENTIALS, *_SECRET_KEY, *_ACCESS_KEY,
+     * *_PRIVATE_KEY; FILTERED and CORE drop them. */
     const char *const *extra_env; /* "NAME=value" added to every command; may be NULL */
     /* Sandbox only (lo_agent_env_sandbox): */
     bool network;                 /* allow the network */
@@ -243,7 +247,8 @@ typedef struct lo_agent_limit {
 /* The output the model sees: character truncation first (head_tail or tail
  * by tool, with the visible marker), then line truncation; lengths count
  * Unicode characters and never split one. Defaults from the §5.2 table,
- * then the tool's own limits, then overrides[0..n). Caller frees. */
+ * then the tool's own limits, then overrides[0..n). Caller frees; NULL
+ * when out of memory. */
 char *lo_agent_truncate(const char *tool, const char *output, size_t len,
                         const lo_agent_tool *def, const lo_agent_limit *overrides, size_t n);
 
