@@ -152,6 +152,13 @@ typedef struct lo_cli_summary {
 /* Borrowed from the stream; valid until the next feed or free. */
 void lo_cli_stream_summary(const lo_cli_stream *s, lo_cli_summary *out);
 
+/* The api backend: one native agent session per stage (lightsout/agent.h)
+ * on s->client, in the stage's working directory (under bubblewrap with
+ * s->sandbox). At its first stage it sets the client's cancel flag to the
+ * run's, so calls in flight stop with the run. NULL without a client. The
+ * router makes one when the setup has a client. */
+lo_backend *lo_backend_api(const lo_backend_setup *s, lo_error *err);
+
 /* The cli backend (the router makes one; exposed for tests). */
 lo_backend *lo_backend_cli(const lo_backend_setup *s, lo_error *err);
 

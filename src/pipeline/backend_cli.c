@@ -311,7 +311,7 @@ static int cli_run_stage(lo_backend *b, lo_stage *st, const char *prompt, lo_buf
     lo_proc_result res;
     memset(&res, 0, sizeof res);
     if (!rc) {
-        json_t *in = json_pack("{s:s, s:s, s:i}", "text", prompt, "agent", name, "attempt",
+        json_t *in = json_pack("{s:s, s:s, s:i}", "content", prompt, "agent", name, "attempt",
                                st->attempt);
         agent_log_emit(&c.log, LO_AGENT_USER_INPUT, in);
         json_decref(in);

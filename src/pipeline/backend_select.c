@@ -250,6 +250,10 @@ lo_backend *lo_backend_router_new(const lo_backend_setup *s, lo_error *err)
     r->self.ud = r;
     r->sim = lo_backend_sim();
     r->cli = r->sim ? lo_backend_cli(&r->setup, err) : NULL;
+    if (r->cli && s->client && !(r->api = lo_backend_api(&r->setup, err))) {
+        router_destroy(&r->self);
+        return NULL;
+    }
     if (!r->sim || !r->cli) {
         if (!r->sim)
             lo_error_set(err, LO_ENOMEM, "out of memory");

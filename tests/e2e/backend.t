@@ -267,4 +267,144 @@ got=$(js "$tmp/resume/plan/status.json" 'j.outcome + " " + j.context_updates["ag
 [ "$got1" = cli ] && [ "$rc" -eq 0 ] && [ "$got" = "success cli" ]
 ok $? "resume without flags uses the backend choice recorded in manifest.json" "exit $rc" "$got1" "$got" "$stderr"
 
+# ---- the api backend against a twin: lightsout run --twin ----
+tape=$tapes/backend/two_stage.jsonl
+cat >"$tmp/api.dot" <<'EOF'
+digraph Api {
+    graph [goal="hello"]
+    start [shape=Mdiamond]
+    exit  [shape=Msquare]
+    plan  [prompt="Write the plan"]
+    build [prompt="Build it"]
+    start -> plan -> build -> exit
+}
+EOF
+mkdir -p "$tmp/wapi"
+run "$LIGHTSOUT" run "$tmp/api.dot" --twin "$tape" --logs "$tmp/api" -C "$tmp/wapi"
+ok $rc "run --twin: a two-stage pipeline on the api backend succeeds offline" "exit $rc" "$stderr"
+[ "$(cat "$tmp/wapi/PLAN.md" 2>/dev/null)" = "1. build hello" ] &&
+    [ "$(cat "$tmp/wapi/hello.c" 2>/dev/null)" = "int main(void) { return 0; }" ] &&
+    [ "$(tr -d ' ' <"$tmp/wapi/size.txt" 2>/dev/null)" = 29 ]
+ok $? "run --twin: the stages wrote files through write_file and ran shell, in the workdir"
+[ "$(cat "$tmp/api/plan/response.md" 2>&1)" = "The plan is in PLAN.md." ] &&
+    [ "$(cat "$tmp/api/build/response.md" 2>&1)" = "hello.c is written." ]
+ok $? "run --twin: response.md holds each stage's final answer"
+got=$(js "$tmp/api/plan/agent.jsonl" 'j.map((e) => e.type).filter((t) => t !== "assistant_text_delta").join(" ")')
+[ "$got" = "session_start user_input assistant_text_start assistant_text_end tool_call_start tool_call_end assistant_text_start assistant_text_end processing_end session_end" ]
+ok $? "run --twin: agent.jsonl holds every session event, start to end" "$got"
+got=$(js "$tmp/api/plan/agent.jsonl" 'j.find((e) => e.type === "tool_call_start").tool_name + " " + j.find((e) => e.type === "session_start").working_directory')
+[ "$got" = "write_file $(cd "$tmp/wapi" && pwd -P)" ]
+ok $? "run --twin: the session ran in the stage's working directory" "$got"
+got=$(js "$tmp/api/build/status.json" '[j.outcome, j.context_updates["agent.build.provider"], j.context_updates["agent.build.output_tokens"] > 0, j.context_updates["agent.build.tool_calls"], typeof j.context_updates["agent.build.cost_usd"]].join(" ")')
+[ "$got" = "success anthropic true 2 number" ]
+ok $? "run --twin: status.json has provider, tokens, tool calls and cost" "$got"
+got=$(js "$tmp/api/events.jsonl" 'j.filter((e) => e.type === "agent_usage").map((e) => e.node + ":" + e.backend + ":" + (e.output_tokens > 0) + ":" + (typeof e.cost_usd)).join(" ") + " " + j.filter((e) => e.type === "codergen_started").map((e) => e.backend).join(",")')
+[ "$got" = "plan:api:true:number build:api:true:number api,api" ]
+ok $? "run --twin: an agent_usage event per stage; codergen_started names the api backend" "$got"
+got=$(js "$tmp/api/manifest.json" 'j.backend + " " + j.backend_choice.twin.length')
+[ "$got" = "api 1" ]
+ok $? "run --twin: the manifest records the backend and the tape" "$got"
+
+# fidelity full: the second stage continues the first stage's session
+cat >"$tmp/full.dot" <<'EOF'
+digraph Full {
+    graph [goal="hello"]
+    start  [shape=Mdiamond]
+    exit   [shape=Msquare]
+    plan   [prompt="Write the plan", fidelity="full", thread_id="main"]
+    review [prompt="Review the plan", fidelity="full", thread_id="main"]
+    start -> plan -> review -> exit
+}
+EOF
+run "$LIGHTSOUT" run "$tmp/full.dot" --twin "$tape" --logs "$tmp/full" -C "$tmp/wapi"
+s1=$(js "$tmp/full/plan/agent.jsonl" 'j[0].session_id')
+s2=$(js "$tmp/full/review/agent.jsonl" 'j[0].session_id')
+[ "$rc" -eq 0 ] && [ "$(cat "$tmp/full/review/response.md" 2>&1)" = "Reviewed in the same session." ] &&
+    [ "$s1" = "$s2" ] && [ "$(js "$tmp/full/review/status.json" 'j.context_updates["agent.review.turns"]')" = 1 ]
+ok $? "fidelity full reuses the thread's session: the model sees the earlier stage; usage is the stage's own" \
+    "exit $rc" "$s1 / $s2" "$stderr"
+
+# an unrecoverable provider error fails the stage with its message
+cat >"$tmp/fail.dot" <<'EOF'
+digraph Fail {
+    start [shape=Mdiamond]
+    exit  [shape=Msquare]
+    work  [prompt="Fail hard"]
+    start -> work -> exit
+}
+EOF
+run "$LIGHTSOUT" run "$tmp/fail.dot" --twin "$tape" --logs "$tmp/fail" -C "$tmp/wapi"
+reason=$(js "$tmp/fail/work/status.json" 'j.failure_reason')
+[ "$rc" -eq 1 ] && [[ "$reason" == "the agent failed: "*authentication* ]] && [[ "$reason" != *lightsout-twin* ]]
+ok $? "an unrecoverable session error fails the stage with its message (no key in it)" "exit $rc" "$reason"
+
+# the node's timeout stops the session and fails the stage, saying so
+cat >"$tmp/tmo.dot" <<'EOF'
+digraph Tmo {
+    start [shape=Mdiamond]
+    exit  [shape=Msquare]
+    slow  [prompt="Take your time", timeout="1s"]
+    start -> slow -> exit
+}
+EOF
+run "$LIGHTSOUT" run "$tmp/tmo.dot" --twin "$tape" --logs "$tmp/tmo" -C "$tmp/wapi"
+reason=$(js "$tmp/tmo/slow/status.json" 'j.outcome + ": " + j.failure_reason')
+last=$(js "$tmp/tmo/slow/agent.jsonl" 'j[j.length - 1].type')
+[ "$rc" -eq 1 ] && [[ "$reason" == "fail: "*"stage's timeout"* ]] && [ "$last" = session_end ]
+ok $? "the node's timeout aborts the agent's session and fails the stage" "exit $rc" "$reason" "$last"
+
+# kill -9 during an agent stage, then resume: the stage runs again, the run completes
+cat >"$tmp/slow.dot" <<'EOF'
+digraph Slow {
+    graph [goal="hello"]
+    start [shape=Mdiamond]
+    exit  [shape=Msquare]
+    plan  [prompt="Write the plan"]
+    slow  [prompt="Take your time"]
+    start -> plan -> slow -> exit
+}
+EOF
+# wait_stage DIR NODE: until NODE's session has its prompt (the model call
+# follows at once); generous, for a loaded machine
+wait_stage() {
+    for _ in $(seq 300); do
+        grep -q '"type":"user_input"' "$1/$2/agent.jsonl" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+"${nokeys[@]}" "$LIGHTSOUT" run "$tmp/slow.dot" --twin "$tape" --logs "$tmp/kill" -C "$tmp/wapi" \
+    >/dev/null 2>"$tmp/kill.err" </dev/null &
+bgpid=$!
+wait_stage "$tmp/kill" slow
+sleep 0.5
+kill -9 "$bgpid"
+wait "$bgpid" 2>/dev/null
+bgpid=""
+before=$(grep -c session_start "$tmp/kill/slow/agent.jsonl" 2>/dev/null)
+run "$LIGHTSOUT" resume "$tmp/kill"
+after=$(grep -c session_start "$tmp/kill/slow/agent.jsonl" 2>/dev/null)
+state=$(js "$tmp/kill/checkpoint.json" 'j.state + " " + j.completed_nodes.join(",")')
+[ "$before" = 1 ] && [ "$rc" -eq 0 ] && [ "$after" = 2 ] && [ "$state" = "completed start,plan,slow,exit" ] &&
+    [ "$(cat "$tmp/kill/slow/response.md" 2>&1)" = "Done slowly." ]
+ok $? "kill -9 during an agent stage, then resume (no flags): the stage runs again, the run completes" \
+    "sessions before $before after $after" "exit $rc" "$state" "$stderr"
+
+# Ctrl-C during a model call stops the session at once
+"${nokeys[@]}" "$LIGHTSOUT" run "$tmp/slow.dot" --twin "$tape" --logs "$tmp/int" -C "$tmp/wapi" \
+    >/dev/null 2>"$tmp/int.err" </dev/null &
+bgpid=$!
+wait_stage "$tmp/int" slow
+sleep 0.5
+t0=$(date +%s%N)
+kill -INT "$bgpid"
+wait "$bgpid"
+rc=$?
+t1=$(date +%s%N)
+bgpid=""
+ms=$(((t1 - t0) / 1000000))
+[ "$rc" -eq 130 ] && [ "$ms" -lt 3000 ] && grep -q '"stage_interrupted"' "$tmp/int/events.jsonl"
+ok $? "Ctrl-C during a model call aborts the session and exits 130 (in $ms ms; the call had 4 s to go)" \
+    "exit $rc" "$(cat "$tmp/int.err")"
+
 finish
