@@ -261,7 +261,9 @@ typedef struct lo_agent_profile lo_agent_profile;
 /* provider: "openai", "anthropic", "gemini" (also "openai_chat", which uses
  * the OpenAI flavor); model: a model id (NULL = the catalog's latest
  * tool-capable model of the provider). The profile owns a registry with the
- * flavor's core tools and the subagent tools. */
+ * flavor's core tools and the subagent tools. catalog (may be NULL) is
+ * borrowed: it must outlive the profile and the sessions using it (it gives
+ * the context window, the reasoning flag and the prices for lo_agent_cost). */
 lo_agent_profile *lo_agent_profile_new(const char *provider, const char *model,
                                        const lo_llm_catalog *catalog, lo_error *err);
 void lo_agent_profile_free(lo_agent_profile *p);
@@ -280,7 +282,8 @@ int64_t lo_agent_profile_context_window(const lo_agent_profile *p);
 struct lo_agent_config {
     int max_turns;                    /* 0 = unlimited */
     int max_tool_rounds_per_input;    /* 0 = unlimited */
-    int64_t default_command_timeout_ms; /* 10,000 (the Anthropic profile: 120,000) */
+    int64_t default_command_timeout_ms; /* 0 = the profile's: 10,000 (Anthropic: 120,000);
+                                         * tools see the resolved value, never 0 */
     int64_t max_command_timeout_ms;   /* 600,000 */
     const char *reasoning_effort;     /* NULL = provider default */
     const lo_agent_limit *limits;     /* per-tool truncation overrides */
@@ -363,5 +366,13 @@ void lo_agent_usage(const lo_agent_session *s, lo_llm_usage *out);
 int lo_agent_cost(const lo_agent_session *s, double *usd);
 int lo_agent_turns(const lo_agent_session *s);       /* assistant turns so far */
 int lo_agent_tool_calls(const lo_agent_session *s);  /* tool calls so far */
+/* The system prompt the session sends (built at creation; rebuilt when the
+ * profile's tools change). Borrowed until the next submit. */
+const char *lo_agent_session_system_prompt(const lo_agent_session *s);
+
+/* For a tool that produces output as it goes: emit TOOL_CALL_OUTPUT_DELTA
+ * with this piece (the full output still goes to out, and to TOOL_CALL_END).
+ * A no-op outside a session. */
+void lo_agent_tool_output(lo_agent_tool_ctx *ctx, const char *text, size_t len);
 
 #endif

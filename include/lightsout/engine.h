@@ -185,6 +185,10 @@ struct lo_backend {
                lo_outcome *out, bool *has_outcome, lo_error *err);
     void (*destroy)(lo_backend *b);
     void *ud;
+    /* A backend that only routes (lightsout/backend.h, the router): the
+     * backend that runs this stage, or NULL with err filled. NULL here for
+     * a backend that runs prompts itself; run is then not called on it. */
+    lo_backend *(*select)(lo_backend *b, const lo_stage *st, lo_error *err);
 };
 void lo_backend_free(lo_backend *b);
 /* The spec's simulation: "[Simulated] Response for stage: ID". */

@@ -15,6 +15,10 @@
 /* Full path of prog found on PATH (or prog itself if it contains '/' and is
  * executable), copied into out; false when not found. */
 bool lo_which(const char *prog, char *out, size_t out_len);
+/* The program a shell command line starts with, when it is a plain name one
+ * can look for on PATH (not a builtin, an assignment or shell syntax),
+ * copied into out; false otherwise. For preflight checks. */
+bool lo_shell_program(const char *cmd, char *out, size_t n);
 
 /* An environment for a child process (src/base/env.c): a copy of base
  * (environ when NULL) without the variables drop names -- "NAME", or

@@ -1,6 +1,7 @@
 /*
  * The model stylesheet (attractor-spec §8): CSS-like rules that give nodes
- * their llm_model, llm_provider, reasoning_effort (and lightsout's backend)
+ * their llm_model, llm_provider, reasoning_effort (and lightsout's backend,
+ * cli_agent and cli_command)
  * unless the node sets them itself.
  *
  * Ownership: lo_stylesheet_parse returns a stylesheet freed by

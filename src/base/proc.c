@@ -43,6 +43,30 @@ bool lo_which(const char *prog, char *out, size_t out_len)
     return false;
 }
 
+/* The first word of a shell command, when it is a plain program name we can
+ * look for on PATH (not a builtin, assignment, or shell syntax). */
+bool lo_shell_program(const char *cmd, char *out, size_t n)
+{
+    while (*cmd == ' ' || *cmd == '\t')
+        cmd++;
+    size_t i = 0;
+    while (cmd[i] && cmd[i] != ' ' && cmd[i] != '\t' && cmd[i] != '\n' && cmd[i] != ';' &&
+           cmd[i] != '|' && cmd[i] != '&' && i + 1 < n) {
+        if (strchr("=$`\"'(){}<>*?[]~\\", cmd[i]))
+            return false;
+        out[i] = cmd[i];
+        i++;
+    }
+    out[i] = '\0';
+    static const char *const builtins[] = {"cd", "echo", "exit", "export", "test", "true",
+                                           "false", "printf", "read", "set", "exec", "eval",
+                                           ".", ":", "if", "for", "while", "case", "[", NULL};
+    for (const char *const *b = builtins; *b; b++)
+        if (!strcmp(out, *b))
+            return false;
+    return i > 0;
+}
+
 static int drain(int fd, lo_buf *b)
 {
     char chunk[65536];

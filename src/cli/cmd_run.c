@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "cli/run_repo.h"
+#include "cli/run_backend.h"
 #include "lightsout/engine.h"
 #include "lightsout/lint.h"
 #include "lightsout/proc.h"
@@ -18,6 +19,9 @@
 typedef struct opts {
     const char *logs, *workdir, *answers, *backend;
     json_t *set;
+    const char *twins[PROVIDER_MAX_TAPES];
+    size_t n_twins;
+    const json_t *recorded; /* resume: the manifest's backend_choice */
     bool json, auto_approve;
     int64_t stall_ms;
     const char *cmd;
@@ -32,7 +36,8 @@ static const cli_flag run_flags[] = {
     {"set", 0, "KEY=VALUE", "set a context value before the run (repeatable)"},
     {"answers", 0, "FILE", "answers for human gates, one a line, in order"},
     {"auto-approve", 0, NULL, "human gates take their first choice"},
-    {"backend", 0, "NAME", "codergen backend: sim (simulated responses)"},
+    {"backend", 0, "NAME", "every codergen stage on api, cli or sim (simulated)"},
+    {"twin", 0, "TAPE", "run the api backend against a twin serving TAPE (repeatable)"},
     {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
     {"json", 0, NULL, "print events as JSON lines on stdout"},
     {"repo", 0, "DIR", "run in a git worktree of DIR on a new branch lightsout/RUN_ID"},
@@ -43,7 +48,8 @@ static const cli_flag run_flags[] = {
 static const cli_flag resume_flags[] = {
     {"answers", 0, "FILE", "answers for human gates, one a line, in order"},
     {"auto-approve", 0, NULL, "human gates take their first choice"},
-    {"backend", 0, "NAME", "codergen backend: sim (simulated responses)"},
+    {"backend", 0, "NAME", "every codergen stage on api, cli or sim (default: the run's)"},
+    {"twin", 0, "TAPE", "a twin serving TAPE for the api backend (default: the run's)"},
     {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
     {"json", 0, NULL, "print events as JSON lines on stdout"},
     {"keep", 0, NULL, "a --repo run: keep the worktree when the run ends"},
@@ -58,6 +64,13 @@ static int on_flag(const cli_flag *flags, int idx, const char *arg, opts *o)
     else if (!strcmp(name, "answers")) o->answers = arg;
     else if (!strcmp(name, "auto-approve")) o->auto_approve = true;
     else if (!strcmp(name, "backend")) o->backend = arg;
+    else if (!strcmp(name, "twin")) {
+        if (o->n_twins == PROVIDER_MAX_TAPES) {
+            cli_error(o->cmd, "at most %d --twin tapes", PROVIDER_MAX_TAPES);
+            return EXIT_USAGE;
+        }
+        o->twins[o->n_twins++] = arg;
+    }
     else if (!strcmp(name, "json")) o->json = true;
     else if (!strcmp(name, "repo")) o->repo = arg;
     else if (!strcmp(name, "keep")) o->keep = true;
@@ -90,30 +103,6 @@ static void on_signal(int sig)
         lo_engine_cancel(current);
 }
 
-/* The first word of a shell command, when it is a plain program name we can
- * look for on PATH (not a builtin, assignment, or shell syntax). */
-static bool command_program(const char *cmd, char *out, size_t n)
-{
-    while (*cmd == ' ' || *cmd == '\t')
-        cmd++;
-    size_t i = 0;
-    while (cmd[i] && cmd[i] != ' ' && cmd[i] != '\t' && cmd[i] != '\n' && cmd[i] != ';' &&
-           cmd[i] != '|' && cmd[i] != '&' && i + 1 < n) {
-        if (strchr("=$`\"'(){}<>*?[]~\\", cmd[i]))
-            return false;
-        out[i] = cmd[i];
-        i++;
-    }
-    out[i] = '\0';
-    static const char *const builtins[] = {"cd", "echo", "exit", "export", "test", "true",
-                                           "false", "printf", "read", "set", "exec", "eval",
-                                           ".", ":", "if", "for", "while", "case", "[", NULL};
-    for (const char *const *b = builtins; *b; b++)
-        if (!strcmp(out, *b))
-            return false;
-    return i > 0;
-}
-
 /* Preflight (issue: a run fails in its first second, not hours in). */
 static int preflight(const lo_graph *g, const opts *o, bool *has_human)
 {
@@ -127,8 +116,8 @@ static int preflight(const lo_graph *g, const opts *o, bool *has_human)
         bool gate = !strcmp(type, "gate");
         if (!strcmp(type, "tool") || gate) {
             char prog[256], path[PATH_MAX];
-            if (command_program(lo_node_str(n, gate ? "command" : "tool_command"), prog,
-                                sizeof prog) &&
+            if (lo_shell_program(lo_node_str(n, gate ? "command" : "tool_command"), prog,
+                                 sizeof prog) &&
                 !lo_which(prog, path, sizeof path)) {
                 cli_error(o->cmd, "preflight: node '%s' runs '%s', which is not on PATH", n->id,
                           prog);
@@ -177,7 +166,7 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
     lo_buf_init(&out, 0);
     int code = EXIT_OK;
     lo_interviewer *iv = NULL;
-    lo_backend *backend = NULL;
+    run_backend rb = {0};
     lo_engine *e = NULL;
     run_repo rr = {0};
     if (!g) {
@@ -199,20 +188,16 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
         code = EXIT_USAGE;
         goto done;
     }
-    if (o->backend && strcmp(o->backend, "sim") != 0) {
-        cli_error(o->cmd, "backend '%s' is not available in this build; the only backend is "
-                  "'sim' (simulated responses)", o->backend);
-        code = EXIT_USAGE;
-        goto done;
-    }
     bool has_human;
     if (preflight(g, o, &has_human)) {
         code = EXIT_USAGE;
         goto done;
     }
+    if ((code = run_backend_open(&rb, o->cmd, g, o->backend, o->twins, o->n_twins,
+                                 o->recorded)))
+        goto done;
     iv = make_interviewer(o, has_human, &err);
-    backend = lo_backend_sim();
-    if (!iv || !backend) {
+    if (!iv) {
         cli_error(o->cmd, "%s", err.msg[0] ? err.msg : "out of memory");
         code = EXIT_USAGE;
         goto done;
@@ -221,9 +206,10 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
     progress_init(&p, o->json ? stdout : stderr, o->json);
     lo_engine_config cfg = {
         .logs_root = logs, .workdir = o->workdir, .dot_path = dot, .interviewer = iv,
-        .backend = backend, .on_event = progress_event, .event_ud = &p,
+        .backend = rb.router, .on_event = progress_event, .event_ud = &p,
         .stall_timeout_ms = o->stall_ms,
         .initial_context = json_object_size(o->set) ? o->set : NULL,
+        .manifest_extra = rb.manifest_extra,
     };
     if (o->repo && o->workdir) {
         progress_done(&p);
@@ -236,6 +222,13 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
         (o->manifest &&
          (code = run_repo_resume(&rr, o->manifest, dot, logs, o->keep, o->cmd, &cfg)))) {
         progress_done(&p);
+        goto done;
+    }
+    /* a --repo run records its repository there too: one object for both */
+    if (rr.extra && rb.manifest_extra && json_object_update_missing(rr.extra, rb.manifest_extra)) {
+        progress_done(&p);
+        cli_error(o->cmd, "out of memory");
+        code = EXIT_FAIL;
         goto done;
     }
     e = lo_engine_new(g, &cfg, &err);
@@ -283,7 +276,7 @@ done:
     run_repo_release(&rr);
     lo_engine_free(e);
     lo_interviewer_free(iv);
-    lo_backend_free(backend);
+    run_backend_close(&rb);
     lo_graph_free(g);
     lo_diags_free(d);
     lo_buf_release(&out);
@@ -337,6 +330,7 @@ static int resume_main(int argc, char **argv)
     }
     o.workdir = wd;
     o.manifest = m;
+    o.recorded = json_object_get(m, "backend_choice");
     code = execute(&o, dot, logs, true);
     json_decref(m);
     json_decref(o.set);
@@ -346,15 +340,21 @@ static int resume_main(int argc, char **argv)
 const cli_command cmd_run = {
     .name = "run",
     .usage = "FILE.dot [--logs DIR] [-C DIR | --repo DIR [--keep]] [--set KEY=VALUE]... "
-             "[--answers FILE] [--json]",
+             "[--backend NAME] [--twin TAPE]... [--json]",
     .summary = "run a pipeline",
     .details =
         "Validates the pipeline and checks that every tool it runs exists, then runs\n"
         "it from the start node. The run directory holds manifest.json, events.jsonl,\n"
         "checkpoint.json and one directory per stage (status.json, prompt.md,\n"
         "response.md, stdout.txt ...). Ctrl-C stops the running stage, saves the\n"
-        "checkpoint and prints the command that resumes. Codergen stages use the\n"
-        "simulation backend until the agent lands; the run says so when it starts.\n"
+        "checkpoint and prints the command that resumes.\n"
+        "Codergen stages run on the backend their node (or the stylesheet, or the\n"
+        "graph) names, else --backend: api (the native agent; the default when\n"
+        "ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY is set), cli (a\n"
+        "headless CLI agent: claude, codex, gemini, opencode) or sim (simulated,\n"
+        "only on purpose). With no provider configured the preflight says which\n"
+        "variable to set. --twin TAPE starts a twin of every provider in-process\n"
+        "and points the api backend at it, so the run stays offline.\n"
         "With --repo DIR the run works in a git worktree of DIR on a new branch\n"
         "lightsout/RUN_ID (from DIR's HEAD), commits after every stage that changed\n"
         "files, and never touches DIR's own checkout; the run directory defaults to\n"
@@ -375,7 +375,8 @@ const cli_command cmd_resume = {
         "for where the run stood, and continues from there. Refuses when the pipeline\n"
         "file has changed since the run started. A run that already ended reports how.\n"
         "A --repo run continues on its branch, in its worktree (made again if it was\n"
-        "removed), from the last stage its checkpoint recorded.",
+        "removed), from the last stage its checkpoint recorded.\n"
+        "Without --backend or --twin it uses the run's own, recorded in manifest.json.",
     .flags = resume_flags,
     .run = resume_main,
 };

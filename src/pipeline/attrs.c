@@ -57,6 +57,8 @@ static const lo_attr_spec specs[] = {
     {"loop_restart", E, LO_T_BOOL, "false", "restart the run with a fresh log directory"},
     /* lightsout extensions */
     {"backend", G | N, LO_T_STRING, NULL, "codergen backend: api, cli, twin, sim"},
+    {"cli_agent", G | N, LO_T_STRING, NULL, "cli backend: claude, codex, gemini or opencode"},
+    {"cli_command", G | N, LO_T_STRING, NULL, "cli backend: command line replacing the agent's"},
     {"budget_usd", G | N, LO_T_FLOAT, NULL, "spend limit in US dollars"},
     {"budget_tokens", G | N, LO_T_INT, NULL, "spend limit in tokens"},
     {"stall_timeout", G | N, LO_T_DURATION, NULL, "stop a stage silent this long"},

@@ -210,10 +210,13 @@ int run_write_manifest(struct lo_engine *e, lo_error *err)
                           "workdir", wd, "lightsout_version", LO_VERSION,
                           /* --set values: a run restarted from scratch needs them */
                           "set", (json_t *)e->cfg.initial_context);
-    if (m && e->cfg.manifest_extra)
-        json_object_update(m, (json_t *)e->cfg.manifest_extra);
     if (!m)
         return lo_error_set(err, LO_ENOMEM, "out of memory");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)e->cfg.manifest_extra, key, v)
+        if (!json_object_get(m, key))
+            json_object_set(m, key, v);
     char *text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(m);
     char *path = join(e->logs_root, "manifest.json");

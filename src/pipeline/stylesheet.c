@@ -11,13 +11,14 @@
 #include "lightsout/stylesheet.h"
 
 const char *const lo_style_properties[] = {
-    "llm_model", "llm_provider", "reasoning_effort", "backend",
+    "llm_model", "llm_provider", "reasoning_effort", "backend", "cli_agent", "cli_command",
 };
 const size_t lo_n_style_properties =
     sizeof lo_style_properties / sizeof lo_style_properties[0];
 
 static const char *const effort_values[] = {"low", "medium", "high"};
 static const char *const backend_values[] = {"api", "cli", "twin", "sim"};
+static const char *const cli_agent_values[] = {"claude", "codex", "gemini", "opencode"};
 
 struct lo_stylesheet {
     lo_arena *arena;
@@ -229,6 +230,10 @@ static int check_value(parser *ps, const lo_style_decl *d)
         vals = backend_values;
         n = sizeof backend_values / sizeof backend_values[0];
         list = "api, cli, twin or sim";
+    } else if (strcmp(d->property, "cli_agent") == 0) {
+        vals = cli_agent_values;
+        n = sizeof cli_agent_values / sizeof cli_agent_values[0];
+        list = "claude, codex, gemini or opencode";
     } else {
         if (!*d->value)
             return fail_at(ps, d->line, d->col, "empty value for '%s'",
@@ -271,8 +276,8 @@ static int parse_decl(parser *ps, lo_style_decl *d)
             return fail_at(ps, line, col, "unknown property '%s' (did you "
                            "mean '%s'?)", word, near);
         return fail_at(ps, line, col, "unknown property '%s'; known: "
-                       "llm_model, llm_provider, reasoning_effort, backend",
-                       word);
+                       "llm_model, llm_provider, reasoning_effort, backend, "
+                       "cli_agent, cli_command", word);
     }
     d->property = prop;
     int rc = skip_space(ps);

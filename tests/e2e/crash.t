@@ -101,7 +101,7 @@ digraph Probe {
     start -> t -> exit
 }
 EOF
-"$LIGHTSOUT" run "$tmp/probe.dot" --logs "$tmp/probe" >/dev/null 2>&1
+"$LIGHTSOUT" run "$tmp/probe.dot" --backend sim --logs "$tmp/probe" >/dev/null 2>&1
 if grep -q '"handler":"tool"' "$tmp/probe/events.jsonl" 2>/dev/null; then
     tools=1
     cat >"$tmp/crash.dot" <<'EOF'
@@ -156,7 +156,7 @@ fi
 duration=""
 for r in 1 2 3; do
     t0=$(now_ms)
-    "$LIGHTSOUT" run "$tmp/crash.dot" --logs "$tmp/ref$r" >/dev/null 2>"$tmp/ref.err" </dev/null
+    "$LIGHTSOUT" run "$tmp/crash.dot" --backend sim --logs "$tmp/ref$r" >/dev/null 2>"$tmp/ref.err" </dev/null
     rc=$?
     d=$(($(now_ms) - t0))
     [ "$rc" -eq 0 ] || break
@@ -176,7 +176,7 @@ for i in $(seq 1 "$KILLS"); do
     delay=$((2 + (duration * 9 / 10 - 2) * (i - 1) / (KILLS > 1 ? KILLS - 1 : 1)))
     dir="$tmp/run$i"
     t0=$(now_ms)
-    "$LIGHTSOUT" run "$tmp/crash.dot" --logs "$dir" >/dev/null 2>"$tmp/run$i.err" </dev/null &
+    "$LIGHTSOUT" run "$tmp/crash.dot" --backend sim --logs "$dir" >/dev/null 2>"$tmp/run$i.err" </dev/null &
     bgpid=$!
     sleep "$(printf '0.%03d' "$delay")"
     kill -9 "$bgpid" 2>/dev/null
@@ -192,7 +192,7 @@ for i in $(seq 1 "$KILLS"); do
         # killed before the run existed: nothing to resume, so start over
         restarted=$((restarted + 1))
         how="killed before manifest.json existed; started over"
-        "$LIGHTSOUT" run "$tmp/crash.dot" --logs "$dir" >/dev/null 2>"$tmp/resume$i.err" </dev/null
+        "$LIGHTSOUT" run "$tmp/crash.dot" --backend sim --logs "$dir" >/dev/null 2>"$tmp/resume$i.err" </dev/null
         rrc=$?
     else
         for f in manifest.json checkpoint.json; do

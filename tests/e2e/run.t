@@ -69,7 +69,7 @@ cd "$tmp" || exit 1
 
 # ---- run the examples: exit 0, a complete run directory ----
 for ex in linear branching; do
-    run run "$examples/$ex.dot" --logs "$tmp/$ex"
+    run run "$examples/$ex.dot" --backend sim --logs "$tmp/$ex"
     ok $rc "run $ex.dot exits 0" "exit $rc" "$stderr"
     missing=""
     for f in manifest.json events.jsonl checkpoint.json start/status.json plan/status.json \
@@ -84,7 +84,7 @@ done
 ok $? "a successful run says so" "$stderr"
 
 # ---- --json: one parseable event a line on stdout, ending with completion ----
-run run "$examples/linear.dot" --logs "$tmp/json" --json
+run run "$examples/linear.dot" --backend sim --logs "$tmp/json" --json
 if [ $have_node = 1 ]; then
     printf '%s\n' "$stdout" >"$tmp/json.out"
     verdict=$(node -e '
@@ -113,7 +113,7 @@ else
 fi
 
 # ---- plain output off a TTY: one line per event, no redraws ----
-run run "$examples/linear.dot" --logs "$tmp/plain"
+run run "$examples/linear.dot" --backend sim --logs "$tmp/plain"
 starts=$(grep -c '"type":"stage_started"' "$tmp/plain/events.jsonl")
 dones=$(grep -c '"type":"stage_completed"' "$tmp/plain/events.jsonl")
 [ "$rc" -eq 0 ] && [[ "$stderr" != *$'\r'* ]] && [[ "$stderr" != *$'\033'* ]] &&
@@ -149,14 +149,15 @@ ok $? "a pipeline with lint errors exits 2 and prints the diagnostics" "exit $rc
 
 # ---- --backend ----
 run run "$examples/linear.dot" --backend nosuch --logs "$tmp/backend"
-[ "$rc" -eq 2 ] && [[ "$stderr" == *nosuch* ]] && [[ "$stderr" == *sim* ]] &&
-    [ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 1 ]
-ok $? "an unknown --backend exits 2 naming the one available, sim" "exit $rc" "$stderr"
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"unknown backend 'nosuch'"* ]] &&
+    [[ "$stderr" == *"api, cli, sim"* ]] && [ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 1 ] &&
+    [ ! -e "$tmp/backend" ]
+ok $? "an unknown --backend exits 2 naming the known ones, before the run exists" "exit $rc" "$stderr"
 run run "$examples/linear.dot" --backend sim --logs "$tmp/backend-sim"
 ok $rc "--backend sim runs" "exit $rc" "$stderr"
 
 # ---- --set reaches the context ----
-run run "$examples/linear.dot" --logs "$tmp/set" --set release=1.2.3 --set "note=two words"
+run run "$examples/linear.dot" --backend sim --logs "$tmp/set" --set release=1.2.3 --set "note=two words"
 if [ $have_node = 1 ]; then
     got=$(js "$tmp/set/checkpoint.json" 'j.context.release + "|" + j.context.note')
     [ "$rc" -eq 0 ] && [ "$got" = "1.2.3|two words" ]
@@ -165,17 +166,17 @@ else
     grep -q '"release": "1.2.3"' "$tmp/set/checkpoint.json"
     ok $? "--set KEY=VALUE values are in the run's context"
 fi
-run run "$examples/linear.dot" --logs "$tmp/set-bad" --set novalue
+run run "$examples/linear.dot" --backend sim --logs "$tmp/set-bad" --set novalue
 [ "$rc" -eq 2 ] && [[ "$stderr" == *KEY=VALUE* ]]
 ok $? "--set without = exits 2" "exit $rc" "$stderr"
 
 # ---- human gates ----
-run run "$examples/human_gate.dot" --logs "$tmp/human-noanswers"
+run run "$examples/human_gate.dot" --backend sim --logs "$tmp/human-noanswers"
 [ "$rc" -eq 2 ] && [[ "$stderr" == *--answers* ]] && [[ "$stderr" == *--auto-approve* ]]
 ok $? "a human gate with no TTY and no answers exits 2 naming --answers and --auto-approve" \
     "exit $rc" "$stderr"
 printf 'F\nA\n' >"$tmp/answers"
-run run "$examples/human_gate.dot" --logs "$tmp/human" --answers "$tmp/answers"
+run run "$examples/human_gate.dot" --backend sim --logs "$tmp/human" --answers "$tmp/answers"
 if [ $have_node = 1 ]; then
     got=$(js "$tmp/human/checkpoint.json" 'j.completed_nodes.join(",")')
     [ "$rc" -eq 0 ] && [ "$got" = "start,implement,review_gate,fixes,review_gate,ship_it,exit" ]
@@ -185,7 +186,7 @@ else
     [ "$rc" -eq 0 ] && [ -e "$tmp/human/fixes/status.json" ] && [ -e "$tmp/human/ship_it/status.json" ]
     ok $? "--answers FILE: the chosen routes are taken (Fix, then Approve)" "exit $rc"
 fi
-run run "$examples/human_gate.dot" --logs "$tmp/human-auto" --auto-approve
+run run "$examples/human_gate.dot" --backend sim --logs "$tmp/human-auto" --auto-approve
 [ "$rc" -eq 0 ] && [ -e "$tmp/human-auto/ship_it/status.json" ] && [ ! -e "$tmp/human-auto/fixes" ]
 ok $? "--auto-approve takes the first choice" "exit $rc" "$stderr"
 
@@ -209,13 +210,13 @@ run status "$tmp/no-such-run"
 ok $? "status of a directory that is not a run exits 2" "exit $rc" "$stderr"
 
 # ---- gates run; a gate that cannot pass ends at the loop bound (more in gate.t) ----
-run run "$examples/gate.dot" --logs "$tmp/gate-run" --auto-approve
+run run "$examples/gate.dot" --backend sim --logs "$tmp/gate-run" --auto-approve
 [ "$rc" -eq 1 ] && [[ "$stderr" == *"node 'implement' visited 3 times (max_visits=3)"* ]] &&
     [ -f "$tmp/gate-run/tests/gate.json" ]
 ok $? "gate.dot runs its gate and ends at implement's max_visits, exit 1" "exit $rc" "$stderr"
 
 # ---- resume of a run killed before its first checkpoint keeps its --set values ----
-run run "$examples/linear.dot" --logs "$tmp/setfresh" --set user.flag=on
+run run "$examples/linear.dot" --backend sim --logs "$tmp/setfresh" --set user.flag=on
 rm -f "$tmp/setfresh/checkpoint.json" "$tmp/setfresh/journal.jsonl"
 run resume "$tmp/setfresh"
 [ "$rc" -eq 0 ] && grep -q '"user.flag": "on"' "$tmp/setfresh/checkpoint.json"
@@ -230,7 +231,7 @@ run resume "$tmp/linear"
 ok $? "resume of a finished run exits 0, says it had already ended, changes nothing" "exit $rc" "$stderr"
 
 cp "$examples/linear.dot" "$tmp/changing.dot"
-run run "$tmp/changing.dot" --logs "$tmp/changing"
+run run "$tmp/changing.dot" --backend sim --logs "$tmp/changing"
 echo '// edited after the run' >>"$tmp/changing.dot"
 run resume "$tmp/changing"
 [ "$rc" -eq 2 ] && [[ "$stderr" == *changed* ]]
@@ -253,11 +254,11 @@ digraph Blocking {
 EOF
 # the tool handler is registered when a tool stage runs as "tool"
 touch "$tmp/go"
-run run "$tmp/blocking.dot" --logs "$tmp/probe-tool2"
+run run "$tmp/blocking.dot" --backend sim --logs "$tmp/probe-tool2"
 if grep -q '"handler":"tool"' "$tmp/probe-tool2/events.jsonl" 2>/dev/null; then
     rm -f "$tmp/go"
     t0=$(date +%s%N)
-    "$LIGHTSOUT" run "$tmp/blocking.dot" --logs "$tmp/sigint" >"$tmp/out" 2>"$tmp/err" </dev/null &
+    "$LIGHTSOUT" run "$tmp/blocking.dot" --backend sim --logs "$tmp/sigint" >"$tmp/out" 2>"$tmp/err" </dev/null &
     bgpid=$!
     # wait until the tool stage runs, then interrupt
     for _ in $(seq 100); do

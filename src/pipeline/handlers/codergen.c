@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lightsout/backend.h"
 #include "pipeline/handlers/builtin.h"
 
 int lo_stage_write(const lo_stage *st, const char *name, const char *text, lo_error *err)
@@ -76,7 +77,10 @@ int lo_handler_codergen(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
         free(body);
     }
     int rc = lo_stage_write(st, "prompt.md", prompt, err);
-    lo_backend *b = lo_run_backend(st->run);
+    /* the run's backend may be a router: record the one that runs it */
+    lo_backend *b = rc ? NULL : lo_backend_pick(lo_run_backend(st->run), st, err);
+    if (!rc && !b)
+        rc = err->code ? err->code : LO_EINVAL;
     lo_buf response;
     lo_buf_init(&response, 0);
     bool has_outcome = false;
@@ -95,7 +99,11 @@ int lo_handler_codergen(lo_stage *st, lo_outcome *out, void *ud, lo_error *err)
     char *brief = truncate_utf8(text, 200);
     if (!rc && brief) {
         out->status = LO_SUCCESS;
-        rc = lo_outcome_set_notes(out, "stage completed: %s", n->id);
+        /* a backend's own notes (usage, cost) follow ours */
+        char *bnotes = out->notes ? lo_strdup(out->notes) : NULL;
+        rc = bnotes ? lo_outcome_set_notes(out, "stage completed: %s; %s", n->id, bnotes)
+                    : lo_outcome_set_notes(out, "stage completed: %s", n->id);
+        free(bnotes);
         rc = rc ? rc : lo_outcome_update_str(out, "last_stage", n->id);
         rc = rc ? rc : lo_outcome_update_str(out, "last_response", brief);
         if (rc)
