@@ -271,6 +271,10 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
                 res.status == LO_PARTIAL_SUCCESS ? "partially succeeded" : "succeeded",
                 res.stages_run, res.stages_run == 1 ? "" : "s", root);
     }
+    char cost[160];
+    usage_tally_format(&p.usage, cost, sizeof cost);
+    if (cost[0])
+        fprintf(stderr, "  cost%s: %s\n", resume ? " of this resume" : "", cost);
     run_repo_finish(&rr, rc == 0 && !res.interrupted, o->cmd);
 done:
     run_repo_release(&rr);

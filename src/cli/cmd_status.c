@@ -52,7 +52,35 @@ static json_t *load(const char *dir, const char *name, bool required)
 }
 
 /* The last n events (all when n < 0); new reference. */
-static json_t *tail_events(const char *dir, long n, long *lines_read)
+/* What the whole event log says beyond its tail: the final outcome of
+ * each visit of each node, in order (the checkpoint keeps only the last),
+ * and what the agents' sessions cost. */
+typedef struct run_scan {
+    json_t *visits; /* {node: [outcome, ...]} */
+    usage_tally usage;
+} run_scan;
+
+static void scan_event(run_scan *s, const json_t *ev)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    const char *node = json_string_value(json_object_get(ev, "node"));
+    if (!type || !node)
+        return;
+    const char *outcome = NULL;
+    if (!strcmp(type, "stage_completed"))
+        outcome = json_string_value(json_object_get(ev, "status"));
+    else if (!strcmp(type, "stage_failed") && !json_is_true(json_object_get(ev, "will_retry")))
+        outcome = "fail";
+    if (outcome) {
+        json_t *list = json_object_get(s->visits, node);
+        if (!list)
+            json_object_set_new(s->visits, node, list = json_array());
+        json_array_append_new(list, json_string(outcome));
+    }
+    usage_tally_add(&s->usage, ev);
+}
+
+static json_t *tail_events(const char *dir, long n, long *lines_read, run_scan *scan)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/events.jsonl", dir);
@@ -68,6 +96,7 @@ static json_t *tail_events(const char *dir, long n, long *lines_read)
         (*lines_read)++;
         if (!ev)
             continue; /* a line cut by a crash mid-write */
+        scan_event(scan, ev);
         json_array_append_new(all, ev);
         if (n >= 0 && (long)json_array_size(all) > n)
             json_array_remove(all, 0);
@@ -143,7 +172,8 @@ static int run(int argc, char **argv)
         return EXIT_USAGE;
     json_t *cp = lo_checkpoint_read(dir, NULL); /* NULL: not started yet */
     long nread;
-    json_t *events = tail_events(dir, o.n_events, &nread);
+    run_scan scan = {.visits = json_object()};
+    json_t *events = tail_events(dir, o.n_events, &nread, &scan);
     const char *state = cp ? json_string_value(json_object_get(cp, "state")) : "starting";
     if (!state)
         state = "unknown";
@@ -158,19 +188,33 @@ static int run(int argc, char **argv)
     json_t *retries = cp ? json_object_get(cp, "node_retries") : NULL;
     size_t i;
     json_t *v;
+    json_t *seen = json_object(); /* node -> visits listed so far */
     json_array_foreach(completed, i, v) {
         const char *id = json_string_value(v);
+        id = id ? id : "";
+        json_int_t k = json_integer_value(json_object_get(seen, id));
+        json_object_set_new(seen, id, json_integer(k + 1));
+        /* this visit's own outcome when the events have it, else the last */
+        const char *outcome = json_string_value(
+            json_array_get(json_object_get(scan.visits, id), (size_t)k));
+        if (!outcome)
+            outcome = json_string_value(json_object_get(outcomes, id));
         json_array_append_new(stages,
-            json_pack("{s:s, s:s?, s:I}", "node", id ? id : "",
-                      "outcome", json_string_value(json_object_get(outcomes, id ? id : "")),
-                      "retries", json_integer_value(json_object_get(retries, id ? id : ""))));
+            json_pack("{s:s, s:s?, s:I}", "node", id, "outcome", outcome,
+                      "retries", json_integer_value(json_object_get(retries, id))));
     }
+    json_decref(seen);
+    json_t *cost = json_pack("{s:i, s:I, s:f, s:i}", "agent_sessions", scan.usage.sessions,
+                             "total_tokens", (json_int_t)scan.usage.tokens,
+                             "cost_usd", scan.usage.cost_usd,
+                             "unpriced_sessions", scan.usage.unpriced);
     const char *next = cp ? json_string_value(json_object_get(cp, "next_node")) : NULL;
     if (o.json) {
-        json_t *out = json_pack("{s:O, s:s, s:b, s:s?, s:s?, s:O, s:O}", "manifest", m,
+        json_t *out = json_pack("{s:O, s:s, s:b, s:s?, s:s?, s:O, s:O?, s:O}", "manifest", m,
                                 "state", gone ? "stopped" : state, "process_gone", gone,
                                 "current_node", cp ? json_string_value(json_object_get(cp, "current_node")) : NULL,
-                                "next_node", next, "stages", stages, "events", events);
+                                "next_node", next, "stages", stages, "usage", cost,
+                                "events", events);
         json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(out);
@@ -195,6 +239,10 @@ static int run(int argc, char **argv)
                 printf(" (%lld retr%s)", (long long)r, r == 1 ? "y" : "ies");
             printf("\n");
         }
+        char price[160];
+        usage_tally_format(&scan.usage, price, sizeof price);
+        if (price[0])
+            printf("  agents:   %s\n", price);
         if (json_array_size(events))
             printf("  last events:\n");
         json_array_foreach(events, i, v) {
@@ -204,11 +252,14 @@ static int run(int argc, char **argv)
                 printf("    %s  %s\n", json_string_value(json_object_get(v, "ts")), buf);
         }
     }
+    bool follow_it = o.follow && !o.json && strcmp(state, "running") == 0 && !gone;
+    json_decref(cost);
+    json_decref(scan.visits);
     json_decref(stages);
     json_decref(events);
-    json_decref(cp);
+    json_decref(cp); /* state pointed into it */
     json_decref(m);
-    if (o.follow && !o.json && strcmp(state, "running") == 0 && !gone)
+    if (follow_it)
         return follow(dir);
     return EXIT_OK;
 }

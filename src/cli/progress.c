@@ -64,7 +64,16 @@ void progress_format(const json_t *ev, char *buf, size_t n)
              *str(ev, "sandbox_note"))
         snprintf(buf, n, "  note   gate %s is not sandboxed: %s", str(ev, "node"),
                  str(ev, "sandbox_note"));
-    else if (!strcmp(type, "pipeline_completed"))
+    else if (!strcmp(type, "agent_usage")) {
+        json_t *cost = json_object_get(ev, "cost_usd");
+        char price[32] = "cost unknown";
+        if (json_is_number(cost))
+            snprintf(price, sizeof price, "$%.4f", json_number_value(cost));
+        snprintf(buf, n, "  agent  %s: %s %s, %lld turns, %lld tool calls, %lld tokens "
+                 "(%lld cached), %s", str(ev, "node"), str(ev, "provider"), str(ev, "model"),
+                 num(ev, "turns"), num(ev, "tool_calls"), num(ev, "total_tokens"),
+                 num(ev, "cache_read_tokens"), price);
+    } else if (!strcmp(type, "pipeline_completed"))
         snprintf(buf, n, "completed: %s", str(ev, "status"));
     else if (!strcmp(type, "pipeline_failed"))
         snprintf(buf, n, "failed: %s", str(ev, "error"));
@@ -159,6 +168,8 @@ void progress_event(const json_t *ev, void *ud)
         p->stage[0] = '\0';
     } else if (!strcmp(type, "stage_retrying")) {
         p->retries++;
+    } else if (!strcmp(type, "agent_usage")) {
+        usage_tally_add(&p->usage, ev);
     } else if (!strcmp(type, "interview_started")) {
         p->asking = true;
     } else if (!strcmp(type, "interview_completed") || !strcmp(type, "interview_timeout")) {
@@ -179,4 +190,30 @@ void progress_event(const json_t *ev, void *ud)
     draw(p);
     fflush(p->out);
     pthread_mutex_unlock(&p->lock);
+}
+
+void usage_tally_add(usage_tally *t, const json_t *ev)
+{
+    if (strcmp(str(ev, "type"), "agent_usage"))
+        return;
+    json_t *cost = json_object_get(ev, "cost_usd");
+    t->sessions++;
+    t->tokens += num(ev, "total_tokens");
+    if (json_is_number(cost))
+        t->cost_usd += json_number_value(cost);
+    else
+        t->unpriced++;
+}
+
+void usage_tally_format(const usage_tally *t, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (!t->sessions)
+        return;
+    char price[64] = "cost unknown (no prices for the models)";
+    if (t->unpriced < t->sessions)
+        snprintf(price, sizeof price, "$%.4f at list prices%s", t->cost_usd,
+                 t->unpriced ? " (some sessions unpriced)" : "");
+    snprintf(buf, n, "%s (%d agent session%s, %lld tokens)", price, t->sessions,
+             t->sessions == 1 ? "" : "s", t->tokens);
 }
