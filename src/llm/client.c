@@ -339,8 +339,15 @@ const char *lo_llm_client_resolve(const lo_llm_client *c, const lo_llm_request *
             return NULL;
         }
         if (!find_provider(c, a->name)) {
-            config_error(err, a->name, "provider %s is not configured (model %s): set %s",
-                         a->name, req->model, a->api_key_env);
+            /* A provider for compatible servers is named by its URL first. */
+            if (fallback_of(a))
+                config_error(err, a->name,
+                             "provider %s is not configured (model %s): set %s (and %s when "
+                             "the server wants a key)",
+                             a->name, req->model, a->base_url_env, a->api_key_env);
+            else
+                config_error(err, a->name, "provider %s is not configured (model %s): set %s",
+                             a->name, req->model, a->api_key_env);
             return NULL;
         }
         return a->name;
