@@ -128,3 +128,4 @@ help:
 	@echo "make demo       the demo"
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(TEST_BIN:=.d)

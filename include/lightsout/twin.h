@@ -2,9 +2,10 @@
  * lightsout twin: digital twins of the model providers' HTTP APIs, answering
  * from tapes (docs/twins.md describes the tape format and every endpoint).
  *
- * Owner: src/twin/ (tape.c: tapes and matching; tokens.c: the token
- * approximation; twin.c: the server, call counter and faults; anthropic.c:
- * the Anthropic Messages API).
+ * Owner: src/twin/ (tape.c: tapes and matching; tokens.c and cache.c: the
+ * token approximation and the prompt-cache simulation; twin.c: the server,
+ * call counter and faults; exchange.c: what every provider's request goes
+ * through; anthropic*.c, openai*.c, gemini*.c: the providers' APIs).
  *
  * A tape is a JSONL file, one exchange a line. lo_tape_load() parses and
  * checks every line up front, so a bad tape fails before the twin serves a
@@ -93,7 +94,7 @@ enum {
     LO_TWIN_ALL = LO_TWIN_ANTHROPIC | LO_TWIN_OPENAI | LO_TWIN_GEMINI,
 };
 
-/* The providers this build can serve (LO_TWIN_ANTHROPIC for now). */
+/* The providers this build can serve (all three). */
 unsigned lo_twin_supported(void);
 /* "anthropic", "openai", "gemini" or "all" -> mask. LO_EINVAL for an unknown
  * name (the message lists the known ones). Says nothing about support. */
@@ -112,6 +113,9 @@ typedef struct lo_twin_config {
      * called from server threads, one call at a time. */
     void (*log)(const char *line, void *ud);
     void *log_ud;
+    /* Smallest prompt prefix the simulated prompt cache keeps, in tokens;
+     * 0 = each provider's own (docs/twins.md, "Prompt caching"). */
+    int64_t cache_min_tokens;
 } lo_twin_config;
 
 typedef struct lo_twin lo_twin;
@@ -125,6 +129,9 @@ int lo_twin_port(const lo_twin *t);
 const char *lo_twin_base_url(const lo_twin *t);
 /* Generation requests that reached the tapes so far (the last "call"). */
 long lo_twin_calls(const lo_twin *t);
+/* Move the twin's clock forward by ms (the prompt cache's TTLs run on it),
+ * so a test can expire cache entries without waiting. */
+void lo_twin_clock_advance(lo_twin *t, int64_t ms);
 /* Stop serving and free. NULL is a no-op. */
 void lo_twin_stop(lo_twin *t);
 

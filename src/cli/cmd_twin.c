@@ -15,6 +15,8 @@ static const cli_flag flags[] = {
     {"tape", 't', "FILE", "a tape (JSONL); repeat for more, tried in order"},
     {"api-key", 0, "KEY", "the only API key accepted (default: any non-empty key)"},
     {"log", 0, "FILE", "append one line per request to FILE (default: stderr)"},
+    {"cache-min-tokens", 0, "N",
+     "smallest prompt prefix the simulated prompt cache keeps (default: each provider's)"},
     {0},
 };
 
@@ -22,6 +24,7 @@ static const cli_flag flags[] = {
 
 typedef struct opts {
     long port;
+    int64_t cache_min;
     const char *bind, *api_key, *log;
     const char *tapes[MAX_TAPES];
     size_t n_tapes;
@@ -51,6 +54,13 @@ static int on_flag(int idx, const char *arg, void *ud)
         break;
     case 3: o->api_key = arg; break;
     case 4: o->log = arg; break;
+    case 5:
+        if (lo_parse_int64(arg, &o->cache_min) || o->cache_min < 1) {
+            cli_error("twin", "--cache-min-tokens wants a positive number of tokens, not '%s'",
+                      arg);
+            return EXIT_USAGE;
+        }
+        break;
     }
     return 0;
 }
@@ -106,7 +116,7 @@ static int serve(opts *o, const char *provider)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     lo_twin_config cfg = {.providers = mask, .bind = o->bind, .port = (int)o->port,
                           .tapes = tapes, .n_tapes = n, .api_key = o->api_key,
-                          .log = log_line, .log_ud = logf};
+                          .log = log_line, .log_ud = logf, .cache_min_tokens = o->cache_min};
     if (!(t = lo_twin_start(&cfg, &err))) {
         cli_error("twin", "%s", err.msg);
         rc = err.code == LO_EIO ? EXIT_FAIL : EXIT_USAGE;
@@ -168,7 +178,7 @@ static int run(int argc, char **argv)
 const cli_command cmd_twin = {
     .name = "twin",
     .usage = "serve PROVIDER [--port N] [--bind ADDR] [--tape FILE]... [--api-key KEY] "
-             "[--log FILE]",
+             "[--log FILE] [--cache-min-tokens N]",
     .summary = "digital twin of a model provider's API, answering from tapes",
     .details = "PROVIDER is anthropic, openai, gemini or all. The twin\n"
                "serves the provider's real endpoints, validation, errors and streams on\n"

@@ -7,66 +7,10 @@
 
 #include "twin/twin_internal.h"
 
-/* Also declared in openai.c, their one caller. */
-char **twin_openai_response_events(const json_t *resp, size_t *n);
-char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n);
-
-#define PIECE 16
-
-typedef struct evlist {
-    char **v;
-    size_t n, cap;
-    bool oom;
-    long seq; /* the next sequence_number (Responses only) */
-} evlist;
-
-static void push(evlist *l, char *e)
-{
-    if (!e) {
-        l->oom = true;
-        return;
-    }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        char **nv = lo_realloc(l->v, cap * sizeof *nv);
-        if (!nv) {
-            free(e);
-            l->oom = true;
-            return;
-        }
-        l->v = nv;
-        l->cap = cap;
-    }
-    l->v[l->n++] = e;
-}
-
-static char **finish(evlist *l, size_t *n)
-{
-    if (l->oom) {
-        for (size_t i = 0; i < l->n; i++)
-            free(l->v[i]);
-        free(l->v);
-        return NULL;
-    }
-    *n = l->n;
-    return l->v;
-}
-
-static size_t piece(const char *s, size_t size)
-{
-    size_t n = strlen(s);
-    if (n <= size)
-        return n;
-    size_t k = size;
-    while (k < n && ((unsigned char)s[k] & 0xC0) == 0x80)
-        k++;
-    return k;
-}
-
 /* ------------------------------------------------------------ Responses */
 
 /* "event: TYPE\ndata: {"type": TYPE, "sequence_number": N, ...fields}". */
-static void ev(evlist *l, const char *type, json_t *fields)
+static void ev(twin_events *l, const char *type, json_t *fields)
 {
     json_t *d = json_pack("{s:s, s:I}", "type", type, "sequence_number", (json_int_t)l->seq++);
     if (!d || !fields) {
@@ -77,16 +21,10 @@ static void ev(evlist *l, const char *type, json_t *fields)
     }
     json_object_update(d, fields);
     json_decref(fields);
-    char *s = json_dumps(d, JSON_COMPACT);
-    json_decref(d);
-    lo_buf b;
-    lo_buf_init(&b, 0);
-    lo_buf_printf(&b, "event: %s\ndata: %s\n\n", type, s ? s : "{}");
-    free(s);
-    push(l, s ? lo_buf_steal(&b) : (lo_buf_release(&b), NULL));
+    twin_events_push(l, twin_sse_event(type, d, NULL));
 }
 
-static void text_events(evlist *l, const json_t *item, size_t oi)
+static void text_events(twin_events *l, const json_t *item, size_t oi)
 {
     const json_t *id = json_object_get(item, "id");
     const json_t *part = json_array_get(json_object_get(item, "content"), 0);
@@ -96,7 +34,7 @@ static void text_events(evlist *l, const json_t *item, size_t oi)
                  (json_int_t)oi, "content_index", 0, "part", "type", "output_text",
                  "annotations", "logprobs", "text", ""));
     for (const char *s = text ? text : ""; *s;) {
-        size_t k = piece(s, PIECE);
+        size_t k = twin_piece(s, TWIN_PIECE);
         ev(l, "response.output_text.delta",
            json_pack("{s:O, s:I, s:i, s:s%, s:[]}", "item_id", id, "output_index",
                      (json_int_t)oi, "content_index", 0, "delta", s, k, "logprobs"));
@@ -110,7 +48,7 @@ static void text_events(evlist *l, const json_t *item, size_t oi)
                  "content_index", 0, "part", part));
 }
 
-static void reasoning_events(evlist *l, const json_t *item, size_t oi)
+static void reasoning_events(twin_events *l, const json_t *item, size_t oi)
 {
     const json_t *id = json_object_get(item, "id");
     const json_t *part = json_array_get(json_object_get(item, "summary"), 0);
@@ -120,7 +58,7 @@ static void reasoning_events(evlist *l, const json_t *item, size_t oi)
                  (json_int_t)oi, "summary_index", 0, "part", "type", "summary_text", "text",
                  ""));
     for (const char *s = text ? text : ""; *s;) {
-        size_t k = piece(s, PIECE);
+        size_t k = twin_piece(s, TWIN_PIECE);
         ev(l, "response.reasoning_summary_text.delta",
            json_pack("{s:O, s:I, s:i, s:s%}", "item_id", id, "output_index", (json_int_t)oi,
                      "summary_index", 0, "delta", s, k));
@@ -134,12 +72,12 @@ static void reasoning_events(evlist *l, const json_t *item, size_t oi)
                  "summary_index", 0, "part", part));
 }
 
-static void call_events(evlist *l, const json_t *item, size_t oi)
+static void call_events(twin_events *l, const json_t *item, size_t oi)
 {
     const json_t *id = json_object_get(item, "id");
     const char *args = json_string_value(json_object_get(item, "arguments"));
     for (const char *s = args ? args : ""; *s;) {
-        size_t k = piece(s, PIECE);
+        size_t k = twin_piece(s, TWIN_PIECE);
         ev(l, "response.function_call_arguments.delta",
            json_pack("{s:O, s:I, s:s%}", "item_id", id, "output_index", (json_int_t)oi,
                      "delta", s, k));
@@ -169,7 +107,7 @@ static json_t *item_head(const json_t *item)
 
 char **twin_openai_response_events(const json_t *resp, size_t *n)
 {
-    evlist l = {0};
+    twin_events l = {0};
     json_t *head = json_deep_copy(resp);
     json_object_set_new(head, "status", json_string("in_progress"));
     json_object_set_new(head, "output", json_array());
@@ -196,13 +134,14 @@ char **twin_openai_response_events(const json_t *resp, size_t *n)
     bool incomplete = lo_str_eq(json_string_value(json_object_get(resp, "status")), "incomplete");
     ev(&l, incomplete ? "response.incomplete" : "response.completed",
        json_pack("{s:O}", "response", resp));
-    return finish(&l, n);
+    return twin_events_finish(&l, n);
 }
 
 /* ------------------------------------------------------------ Chat */
 
 /* One "data: {chunk}" whose choices[0] has this delta and finish reason. */
-static void chunk(evlist *l, const json_t *cc, bool usage, json_t *delta, const char *finish)
+static void chunk(twin_events *l, const json_t *cc, bool usage, json_t *delta,
+                  const char *finish)
 {
     json_t *c = json_pack("{s:O, s:s, s:O, s:O, s:O, s:O, s:[{s:i, s:o, s:n, s:o}]}", "id",
                           json_object_get(cc, "id"), "object", "chat.completion.chunk",
@@ -215,18 +154,12 @@ static void chunk(evlist *l, const json_t *cc, bool usage, json_t *delta, const 
     /* with include_usage every chunk says usage: null until the last one */
     if (c && usage)
         json_object_set_new(c, "usage", json_null());
-    char *s = c ? json_dumps(c, JSON_COMPACT) : NULL;
-    json_decref(c);
-    lo_buf b;
-    lo_buf_init(&b, 0);
-    lo_buf_printf(&b, "data: %s\n\n", s ? s : "{}");
-    free(s);
-    push(l, s ? lo_buf_steal(&b) : (lo_buf_release(&b), NULL));
+    twin_events_push(l, twin_sse_event(NULL, c, NULL));
 }
 
 char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
 {
-    evlist l = {0};
+    twin_events l = {0};
     const json_t *choice = json_array_get(json_object_get(cc, "choices"), 0);
     const json_t *msg = json_object_get(choice, "message");
     const char *text = json_string_value(json_object_get(msg, "content"));
@@ -235,7 +168,7 @@ char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
                     text ? json_string("") : json_null(), "refusal"),
           NULL);
     for (const char *s = text ? text : ""; *s;) {
-        size_t k = piece(s, PIECE);
+        size_t k = twin_piece(s, TWIN_PIECE);
         chunk(&l, cc, usage, json_pack("{s:s%}", "content", s, k), NULL);
         s += k;
     }
@@ -250,7 +183,7 @@ char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
               NULL);
         const char *args = json_string_value(json_object_get(fn, "arguments"));
         for (const char *s = args ? args : ""; *s;) {
-            size_t k = piece(s, PIECE);
+            size_t k = twin_piece(s, TWIN_PIECE);
             chunk(&l, cc, usage,
                   json_pack("{s:[{s:I, s:{s:s%}}]}", "tool_calls", "index", (json_int_t)i,
                             "function", "arguments", s, k),
@@ -268,14 +201,8 @@ char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
                               json_object_get(cc, "service_tier"), "system_fingerprint",
                               json_object_get(cc, "system_fingerprint"), "choices", "usage",
                               json_object_get(cc, "usage"));
-        char *s = u ? json_dumps(u, JSON_COMPACT) : NULL;
-        json_decref(u);
-        lo_buf b;
-        lo_buf_init(&b, 0);
-        lo_buf_printf(&b, "data: %s\n\n", s ? s : "{}");
-        free(s);
-        push(&l, s ? lo_buf_steal(&b) : (lo_buf_release(&b), NULL));
+        twin_events_push(&l, twin_sse_event(NULL, u, NULL));
     }
-    push(&l, lo_strdup("data: [DONE]\n\n"));
-    return finish(&l, n);
+    twin_events_push(&l, lo_strdup("data: [DONE]\n\n"));
+    return twin_events_finish(&l, n);
 }

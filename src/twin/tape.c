@@ -141,12 +141,16 @@ static int check_reply(const json_t *r, const char *name, unsigned line, lo_erro
     }
     json_t *u = json_object_get(r, "usage");
     if (u) {
-        static const char *const ukeys[] = {"input_tokens", "output_tokens", NULL};
-        if (!json_is_object(u) || !only_keys(u, ukeys, &bad) ||
-            nonneg(u, "input_tokens") == -2 || nonneg(u, "output_tokens") == -2)
+        static const char *const ukeys[] = {"input_tokens", "output_tokens",
+                                            "cache_read_tokens", "cache_write_tokens", NULL};
+        bool ok = json_is_object(u) && only_keys(u, ukeys, &bad);
+        for (size_t i = 0; ok && ukeys[i]; i++)
+            ok = nonneg(u, ukeys[i]) != -2;
+        if (!ok)
             return line_err(err, name, line,
-                            "\"reply.usage\" must be {\"input_tokens\": N, \"output_tokens\": N} "
-                            "with non-negative integers");
+                            "\"reply.usage\" must be an object of non-negative integers "
+                            "(input_tokens, output_tokens, cache_read_tokens, "
+                            "cache_write_tokens)");
     }
     return 0;
 }
@@ -166,7 +170,8 @@ static int check_fault(const json_t *f, lo_tape_fault *out, const char *name, un
     json_t *s = json_object_get(f, "status");
     if (s) {
         if (!json_is_integer(s) || json_integer_value(s) < 400 || json_integer_value(s) > 599)
-            return line_err(err, name, line, "\"fault.status\" must be an HTTP error status (400-599)");
+            return line_err(err, name, line,
+                            "\"fault.status\" must be an HTTP error status (400-599)");
         out->status = (int)json_integer_value(s);
     }
     static const char *const nums[] = {"retry_after", "latency_ms", "cut_after", "drip_ms", NULL};

@@ -71,25 +71,58 @@ static int64_t block_tokens(const json_t *b)
     return twin_tokens_json(b);
 }
 
-int64_t twin_tokens_anthropic_request(const json_t *body)
+/* The TTL a cache_control marks, in seconds; 0 without one. Validation
+ * (anthropic.c) has already refused other types and TTLs. */
+static long breakpoint(const json_t *b)
 {
-    int64_t n = TWIN_TOKENS_REQUEST + content_tokens(json_object_get(body, "system"));
+    const json_t *cc = json_object_get(b, "cache_control");
+    if (!json_is_object(cc))
+        return 0;
+    return lo_str_eq(json_string_value(json_object_get(cc, "ttl")), "1h") ? 3600 : 300;
+}
+
+/* A content value as blocks: a string is one block, never a breakpoint. */
+static void content_blocks(const json_t *c, twin_prompt *p)
+{
+    if (json_is_string(c)) {
+        twin_prompt_add(p, c, NULL, twin_tokens_text(json_string_value(c)), 0);
+        return;
+    }
+    size_t i;
+    json_t *b;
+    json_array_foreach(c, i, b) twin_prompt_add(p, b, NULL, block_tokens(b), breakpoint(b));
+}
+
+/* Anthropic reads a prompt as tools, then system, then messages: the order
+ * its cache prefixes follow. */
+void twin_prompt_anthropic(const json_t *body, twin_prompt *p)
+{
+    twin_prompt_count(p, TWIN_TOKENS_REQUEST);
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(body, "messages"), i, v)
-        n += TWIN_TOKENS_MESSAGE + content_tokens(json_object_get(v, "content"));
     json_array_foreach(json_object_get(body, "tools"), i, v)
-        n += TWIN_TOKENS_TOOL + twin_tokens_text(json_string_value(json_object_get(v, "name"))) +
-             twin_tokens_text(json_string_value(json_object_get(v, "description"))) +
-             twin_tokens_json(json_object_get(v, "input_schema"));
-    return n;
+        twin_prompt_add(p, v, NULL,
+                        TWIN_TOKENS_TOOL +
+                            twin_tokens_text(json_string_value(json_object_get(v, "name"))) +
+                            twin_tokens_text(
+                                json_string_value(json_object_get(v, "description"))) +
+                            twin_tokens_json(json_object_get(v, "input_schema")),
+                        breakpoint(v));
+    content_blocks(json_object_get(body, "system"), p);
+    json_array_foreach(json_object_get(body, "messages"), i, v) {
+        twin_prompt_count(p, TWIN_TOKENS_MESSAGE);
+        content_blocks(json_object_get(v, "content"), p);
+    }
+}
+
+int64_t twin_tokens_anthropic_request(const json_t *body)
+{
+    return twin_prompt_total(body, twin_prompt_anthropic);
 }
 
 int64_t twin_tokens_reply(const json_t *reply)
 {
-    json_t *th = json_object_get(reply, "thinking");
-    int64_t n = twin_tokens_text(json_is_string(th) ? json_string_value(th)
-                                                    : json_string_value(json_object_get(th, "text")));
+    int64_t n = twin_tokens_text(twin_thinking_text(reply));
     n += twin_tokens_text(json_string_value(json_object_get(reply, "text")));
     size_t i;
     json_t *v;

@@ -25,11 +25,6 @@ unsigned lo_twin_supported(void)
     return LO_TWIN_ANTHROPIC | LO_TWIN_OPENAI | LO_TWIN_GEMINI;
 }
 
-/* openai.c; shared: also the model list and unknown paths (see below). */
-int twin_openai_routes(lo_twin *t, bool shared, lo_error *err);
-/* gemini.c; shared: also every path outside /v1beta (Gemini served alone). */
-int twin_gemini_routes(lo_twin *t, bool shared, lo_error *err);
-
 int lo_twin_provider_parse(const char *name, unsigned *mask, lo_error *err)
 {
     for (size_t i = 0; i < sizeof PROVIDERS / sizeof PROVIDERS[0]; i++)
@@ -152,8 +147,8 @@ static char *malform(const char *s)
     return lo_strndup(s, n > 1 ? n / 2 : 0);
 }
 
-static void send_parts(lo_http_response *res, int status, const char *ctype, char **parts,
-                       size_t n, const lo_tape_fault *f)
+void twin_send_parts(lo_http_response *res, int status, const char *ctype, char **parts,
+                     size_t n, const lo_tape_fault *f)
 {
     struct feed *fd = lo_calloc(1, sizeof *fd);
     if (!fd) {
@@ -198,7 +193,7 @@ void twin_send(lo_http_response *res, int status, const char *ctype, const char 
     parts[0] = copy;
     lo_tape_fault g = *f;
     g.cut_after = -1; /* a single body is never cut by event count */
-    send_parts(res, status, ctype, parts, 1, &g);
+    twin_send_parts(res, status, ctype, parts, 1, &g);
 }
 
 void twin_send_events(lo_http_response *res, char **events, size_t n, const lo_tape_fault *f)
@@ -223,7 +218,7 @@ void twin_send_events(lo_http_response *res, char **events, size_t n, const lo_t
             }
         }
     }
-    send_parts(res, 200, "text/event-stream", events, n, f);
+    twin_send_parts(res, 200, "text/event-stream", events, n, f);
 }
 
 void twin_send_raw_sse(lo_http_response *res, const char *text, const lo_tape_fault *f)
@@ -283,6 +278,9 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
         return NULL;
     }
     pthread_mutex_init(&t->log_mu, NULL);
+    pthread_mutex_init(&t->cache_mu, NULL);
+    atomic_init(&t->clock_skew_ms, 0);
+    t->cache_min_tokens = cfg->cache_min_tokens;
     t->log = cfg->log;
     t->log_ud = cfg->log_ud;
     if (cfg->n_tapes) {
@@ -353,6 +351,8 @@ void lo_twin_stop(lo_twin *t)
     lo_llm_catalog_free(t->catalog);
     free(t->tapes);
     free(t->api_key);
+    twin_cache_free(t);
+    pthread_mutex_destroy(&t->cache_mu);
     pthread_mutex_destroy(&t->log_mu);
     free(t);
 }

@@ -24,6 +24,12 @@ struct lo_twin {
     void (*log)(const char *line, void *ud);
     void *log_ud;
     pthread_mutex_t log_mu;
+    /* prompt cache (cache.c): prefix hashes with their expiry */
+    pthread_mutex_t cache_mu;
+    struct twin_cache_slot *cache_slots;
+    size_t cache_cap, cache_used;
+    int64_t cache_min_tokens;      /* 0 = each provider's own minimum */
+    atomic_llong clock_skew_ms;    /* lo_twin_clock_advance */
 };
 
 /* ---- twin.c: services for the provider files ---- */
@@ -45,9 +51,223 @@ void twin_send(lo_http_response *res, int status, const char *ctype, const char 
 void twin_send_events(lo_http_response *res, char **events, size_t n, const lo_tape_fault *f);
 /* Split raw SSE text into events (at blank lines) and send them as above. */
 void twin_send_raw_sse(lo_http_response *res, const char *text, const lo_tape_fault *f);
+/* Send parts[0..n) one after another as a streamed body of this status and
+ * type, with the fault's latency, drip and cut_after applied per part (not
+ * malformed: that is the caller's, it knows the framing). Takes ownership
+ * of the strings and the array, also on failure. */
+void twin_send_parts(lo_http_response *res, int status, const char *ctype, char **parts,
+                     size_t n, const lo_tape_fault *f);
 
-/* ---- anthropic.c ---- */
+/* ---- exchange.c: one request as every provider serves it ---- */
+
+typedef struct twin_exch {
+    lo_twin *t;
+    const char *provider; /* "anthropic", ...: the log line's first word */
+    const lo_http_request *req;
+    lo_http_response *res;
+    long call;            /* the generation call number; 0 = not a call */
+    int status;           /* what was answered */
+    const lo_tape_entry *entry;
+    bool stream;
+    char rid[48];         /* the request id, when the provider sends one */
+} twin_exch;
+
+void twin_exch_init(twin_exch *x, lo_twin *t, const char *provider, const lo_http_request *req,
+                    lo_http_response *res);
+/* Number the request (every request, for request ids): rid = prefix + n
+ * base62 characters from (salt, number). Returns the number. */
+long twin_exch_number(twin_exch *x, const char *prefix, const char *salt, size_t n);
+/* Count a generation call (the tapes' match.call). */
+long twin_exch_call(twin_exch *x);
+/* The request's log line: "PROVIDER METHOD PATH STATUS [call=N] [tape=F:L] [stream]". */
+void twin_exch_done(twin_exch *x);
+/* Answer j (consumed) as JSON with the fault's latency and malformed (f may
+ * be NULL), then log. */
+void twin_exch_send_json(twin_exch *x, int status, const char *ctype, json_t *j,
+                         const lo_tape_fault *f);
+/* Serve a raw entry (a JSON value, an SSE text or bytes), then log. */
+void twin_exch_serve_raw(twin_exch *x, const lo_tape_entry *e, const char *ctype);
+/* The Retry-After header for an error status: the fault's, else 1 for 429,
+ * 503 and 529. Returns the seconds sent, -1 for none. */
+long twin_retry_after(lo_http_response *res, int status, const lo_tape_fault *f);
+
+/* What a request shows the matchers, built by each provider from its body. */
+typedef struct twin_view {
+    lo_buf user, result; /* text of the last user message / tool result */
+    bool has_result;
+    const char **tools;  /* borrowed names of the tools offered */
+    size_t n_tools, cap;
+} twin_view;
+
+void twin_view_init(twin_view *v);
+void twin_view_tool(twin_view *v, const char *name);
+void twin_view_release(twin_view *v);
+/* The first tape entry that fits (x->entry is set too), or NULL with why
+ * filled (see lo_tape_match). */
+const lo_tape_entry *twin_view_match(twin_exch *x, const twin_view *v, const char *model,
+                                     char *why, size_t why_len);
+
+/* A refused request: what its error body says. type, param and code are
+ * OpenAI's; the other providers use status and msg. */
+typedef struct twin_verdict {
+    int status;
+    const char *type; /* NULL = by status */
+    char param[128];  /* "" = null */
+    const char *code; /* NULL = null */
+    char msg[900];
+} twin_verdict;
+
+/* Fill status and msg; returns -1, for "return twin_bad(...)". */
+int twin_bad(twin_verdict *v, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* 1 to max characters of [a-zA-Z0-9_-]: the tool names the APIs take. */
+bool twin_name_ok(const char *s, size_t max);
+const char *twin_jstr(const json_t *j, const char *key);
+/* A reply's thinking text (a string, or {"text": ...}); NULL when none. */
+const char *twin_thinking_text(const json_t *reply);
+
+/* Stream events, built one by one. */
+#define TWIN_PIECE 16 /* bytes of text per delta, about a model's token or four */
+
+typedef struct twin_events {
+    char **v;
+    size_t n, cap;
+    bool oom;
+    long seq; /* the next sequence number, for providers that number events */
+} twin_events;
+
+/* Append e (taken); NULL marks the list out of memory. */
+void twin_events_push(twin_events *l, char *e);
+/* The events and their count; NULL (everything freed) when out of memory. */
+char **twin_events_finish(twin_events *l, size_t *n);
+/* "event: TYPE\n" (when type is not NULL) "data: JSON" + end (NULL =
+ * "\n\n"); data is consumed. NULL when out of memory. */
+char *twin_sse_event(const char *type, json_t *data, const char *end);
+/* Bytes of s for the next piece: about size, never inside a UTF-8 character. */
+size_t twin_piece(const char *s, size_t size);
+
+/* ---- the providers: their routes (twin.c registers them) ---- */
 int twin_anthropic_routes(lo_twin *t, lo_error *err);
+/* shared: also the model list and unknown paths (see twin.c) */
+int twin_openai_routes(lo_twin *t, bool shared, lo_error *err);
+/* shared: also every path outside /v1beta (Gemini served alone) */
+int twin_gemini_routes(lo_twin *t, bool shared, lo_error *err);
+
+/* openai*.c: the two APIs one twin serves. */
+enum twin_api { TWIN_RESPONSES, TWIN_CHAT };
+/* openai_validate.c: the checks of either API; 0, or -1 with v filled. */
+int twin_openai_validate(lo_twin *t, const json_t *b, enum twin_api api, twin_verdict *v);
+/* Fill an OpenAI verdict (param, code may be NULL); returns -1. */
+int twin_openai_bad(twin_verdict *v, int status, const char *param, const char *code,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A tool definition's function part (Chat nests it under "function"). */
+const json_t *twin_openai_tool_fn(const json_t *tl, enum twin_api api);
+/* openai_stream.c: the stream of a finished object (event strings owned by
+ * the caller; NULL when out of memory). */
+char **twin_openai_response_events(const json_t *resp, size_t *n);
+char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n);
+
+/* gemini*.c: the methods under /v1beta/models/{model}:METHOD. */
+enum twin_gemini_method { TWIN_GEMINI_GENERATE, TWIN_GEMINI_STREAM, TWIN_GEMINI_COUNT };
+/* A field by either proto spelling (camelCase first). */
+const json_t *twin_gemini_get(const json_t *j, const char *camel, const char *snake);
+/* gemini_validate.c: 0, or -1 with v filled. */
+int twin_gemini_validate(const json_t *b, enum twin_gemini_method m, twin_verdict *v);
+/* gemini_render.c: a reply as Gemini reports it. */
+typedef struct twin_gemini_reply {
+    json_t *parts; /* the candidate's parts, in order thought, text, calls (owned) */
+    int64_t in, cached, candidates, thoughts;
+    const char *finish;
+    char rid[40];
+    const char *model;
+} twin_gemini_reply;
+/* Input tokens of a GenerateContentRequest (countTokens). */
+int64_t twin_gemini_tokens(const json_t *b);
+/* Render tape reply r to request b (updates the prompt cache). */
+void twin_gemini_render(lo_twin *t, long call, const json_t *b, const json_t *r,
+                        const lo_llm_model *model, twin_gemini_reply *out);
+/* One GenerateContentResponse with these parts (consumed); final: with
+ * finishReason and the complete usage. */
+json_t *twin_gemini_response(const twin_gemini_reply *rd, json_t *parts, bool final);
+/* The stream's chunks, as an array of GenerateContentResponses. */
+json_t *twin_gemini_chunks(const twin_gemini_reply *rd);
+
+/* anthropic_validate.c: the Messages API's checks; 0, or -1 with v filled.
+ * counting: count_tokens (no max_tokens). *model: the catalog entry. */
+int twin_anthropic_validate(lo_twin *t, const json_t *b, bool counting, twin_verdict *v,
+                            const lo_llm_model **model);
+
+/* ---- cache.c: prompt-cache simulation (docs/twins.md, "Prompt caching") ---- */
+
+/* One block of a prompt, in the order the provider reads the prompt. */
+typedef struct twin_block {
+    const json_t *json; /* borrowed; its identity (cache_control left out), or NULL */
+    const char *text;   /* borrowed; identity of a plain-text block, or NULL */
+    int64_t tokens;     /* the block's own share of the count */
+    long ttl_s;         /* a cache breakpoint ends here with this TTL; 0 = none */
+    int64_t cum;        /* the prompt's count up to and including this block */
+} twin_block;
+
+typedef struct twin_prompt {
+    const char *model, *key; /* seed the prefix hash: caches never cross models or keys */
+    twin_block *blocks;
+    size_t n, cap;
+    int64_t total; /* the input token count of the whole request */
+    bool oom;      /* a block could not be recorded: no caching for this prompt */
+} twin_prompt;
+
+typedef struct twin_cache_use {
+    int64_t read;     /* tokens served from the cache */
+    int64_t write;    /* tokens written to it (Anthropic only) */
+    int64_t write_1h; /* of which with the one-hour TTL */
+} twin_cache_use;
+
+void twin_prompt_init(twin_prompt *p, const char *model, const char *key);
+void twin_prompt_release(twin_prompt *p);
+/* Append a block (json or text identifies it). */
+void twin_prompt_add(twin_prompt *p, const json_t *block, const char *text, int64_t tokens,
+                     long ttl_s);
+/* Count tokens that belong to no block of their own (per-request and
+ * per-message overheads); they go to the next block's prefix. */
+void twin_prompt_count(twin_prompt *p, int64_t tokens);
+/* The input token count of a request: the total of the prompt build makes. */
+int64_t twin_prompt_total(const json_t *body, void (*build)(const json_t *, twin_prompt *));
+/* The twin's clock (monotonic ms plus lo_twin_clock_advance). */
+int64_t twin_now_ms(lo_twin *t);
+/* The configured minimum cacheable prefix, else the provider's. */
+int64_t twin_cache_min(const lo_twin *t, int64_t provider_min);
+/* Anthropic: explicit breakpoints (blocks with ttl_s), each looking back
+ * 20 boundaries for the longest cached prefix; breakpoints past the hit
+ * are written. Prefixes below min are neither read nor written. */
+void twin_cache_breakpoints(lo_twin *t, const twin_prompt *p, int64_t min, twin_cache_use *u);
+/* OpenAI, Gemini: automatic prefix caching of prompts of at least min
+ * tokens; a hit is the longest cached block boundary, rounded down to
+ * min + a multiple of step; every boundary past min is then cached. */
+void twin_cache_auto(lo_twin *t, const twin_prompt *p, int64_t min, int64_t step,
+                     int64_t ttl_ms, twin_cache_use *u);
+void twin_cache_free(lo_twin *t);
+
+/* How a provider caches. */
+typedef struct twin_cache_policy {
+    bool breakpoints; /* Anthropic's explicit cache_control; else automatic */
+    int64_t min;      /* smallest cacheable prefix (before twin_cache_min) */
+    int64_t step;     /* automatic: hits in whole steps past min; 0 or 1 = any */
+    int64_t ttl_ms;   /* automatic: lifetime of an entry, refreshed by a hit */
+} twin_cache_policy;
+
+/* The counts a reply reports. input is the whole prompt, cached tokens
+ * included; each provider renders it its own way. */
+typedef struct twin_usage {
+    int64_t input, output;
+    twin_cache_use cache;
+} twin_usage;
+
+/* The usage of reply r to prompt p: the tape's reply.usage where it gives
+ * counts (input_tokens, cache_read_tokens or cache_write_tokens turn the
+ * simulation off), else the approximation and the cache under pol. Call it
+ * only for a reply actually served: it updates the cache. */
+void twin_usage_resolve(lo_twin *t, const json_t *r, const twin_prompt *p,
+                        const twin_cache_policy *pol, twin_usage *u);
 
 /* ---- tokens.c: the deterministic token approximation (docs/twins.md) ---- */
 enum {
@@ -62,6 +282,9 @@ int64_t twin_tokens_text(const char *s);
 int64_t twin_tokens_json(const json_t *v);
 /* Input tokens of an Anthropic Messages request body (system, messages, tools). */
 int64_t twin_tokens_anthropic_request(const json_t *body);
+/* The same count as a prompt of blocks: tools, system, messages' blocks,
+ * with their cache_control breakpoints (p initialised by the caller). */
+void twin_prompt_anthropic(const json_t *body, twin_prompt *p);
 /* Output tokens of a provider-neutral tape reply (at least 1). */
 int64_t twin_tokens_reply(const json_t *reply);
 

@@ -2,44 +2,19 @@
  * Anthropic twin in process on an ephemeral port, spoken to with the real
  * HTTP client and SSE parser, checked against the wire format of the real
  * Messages API. */
-#include <pthread.h>
-#include <time.h>
-
-#include "testutil.h"
-
-#include "lightsout/http.h"
-#include "lightsout/net.h"
-#include "lightsout/twin.h"
+#include "twin_testutil.h"
 
 /* ------------------------------------------------------------ helpers */
 
 static lo_tape *TAPE;   /* tests/data/tapes/basic.jsonl */
 static lo_twin *TWIN;   /* any key accepted */
 static lo_twin *KEYED;  /* accepts only "sk-test-key" */
-static pthread_mutex_t LOG_MU = PTHREAD_MUTEX_INITIALIZER;
-static lo_buf LOG;
-
-static void log_line(const char *line, void *ud)
-{
-    (void)ud;
-    pthread_mutex_lock(&LOG_MU);
-    lo_buf_puts(&LOG, line);
-    lo_buf_putc(&LOG, '\n');
-    pthread_mutex_unlock(&LOG_MU);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static lo_twin *start(lo_tape *tape, const char *key)
 {
     lo_tape *tapes[1] = {tape};
     lo_twin_config cfg = {.provider = "anthropic", .tapes = tapes, .n_tapes = tape ? 1 : 0,
-                          .api_key = key, .log = log_line};
+                          .api_key = key, .log = tt_log_line};
     lo_error err = {0};
     lo_twin *t = lo_twin_start(&cfg, &err);
     if (!t)
@@ -51,7 +26,7 @@ static int setup(void **state)
 {
     (void)state;
     lo_error err = {0};
-    lo_buf_init(&LOG, 0);
+    lo_buf_init(&TT_LOG, 0);
     TAPE = lo_tape_load(lo_test_data("tapes/basic.jsonl"), &err);
     if (!TAPE) {
         fprintf(stderr, "basic.jsonl: %s\n", err.msg);
@@ -68,7 +43,7 @@ static int teardown(void **state)
     lo_twin_stop(TWIN);
     lo_twin_stop(KEYED);
     lo_tape_free(TAPE);
-    lo_buf_release(&LOG);
+    lo_buf_release(&TT_LOG);
     return 0;
 }
 
@@ -145,52 +120,17 @@ static void check_error(long status, json_t *j, long want_status, const char *wa
         check_error(st_, j, want_status, want_type);                                       \
     } while (0)
 
-/* ---- streams: collect events as {"event": type, "data": parsed or null} ---- */
+/* ---- streams ---- */
 
-typedef struct collected {
-    json_t *events;
-    lo_sse *sse;
-    int bad_json; /* events whose data did not parse */
-} collected;
-
-static int on_event(const lo_sse_event *ev, void *ud)
+static long stream(lo_twin *t, const char *body, tt_stream *c, int *cut)
 {
-    collected *c = ud;
-    json_t *d = json_loadb(ev->data, ev->data_len, 0, NULL);
-    if (!d)
-        c->bad_json++;
-    json_array_append_new(c->events, json_pack("{s:s, s:o*}", "event", ev->type, "data", d));
-    return 0;
-}
-
-static int on_data(const char *buf, size_t len, void *ud)
-{
-    collected *c = ud;
-    return lo_sse_feed(c->sse, buf, len);
-}
-
-static long stream(lo_twin *t, const char *body, collected *c, int *cut)
-{
-    char url[256];
-    snprintf(url, sizeof url, "%s/v1/messages", lo_twin_base_url(t));
-    const char *hdrs[] = {"content-type: application/json", "anthropic-version: 2023-06-01",
-                          "x-api-key: sk-any", NULL};
-    c->events = json_array();
-    c->bad_json = 0;
-    c->sse = lo_sse_new(on_event, c, 0);
-    lo_http_call hc = {.url = url, .headers = hdrs, .body = body, .body_len = strlen(body),
-                       .timeout_ms = 10000, .on_data = on_data, .ud = c};
-    lo_http_result r;
-    lo_error err = {0};
-    assert_int_equal(lo_http_do(&hc, &r, &err), 0);
-    long status = r.status;
-    assert_string_equal(json_string_value(json_object_get(r.headers, "content-type")),
-                        "text/event-stream");
-    int dangling = lo_sse_finish(c->sse);
+    static const char *const hdrs[] = {"content-type: application/json",
+                                       "anthropic-version: 2023-06-01", "x-api-key: sk-any",
+                                       NULL};
+    long status = tt_stream_post(t, "/v1/messages", hdrs, body, c);
+    assert_string_equal(c->ctype, "text/event-stream");
     if (cut)
-        *cut = dangling;
-    lo_sse_free(c->sse);
-    lo_http_result_release(&r);
+        *cut = c->dangling;
     return status;
 }
 
@@ -436,18 +376,18 @@ static void text_reply(void **state)
     json_decref(j);
     lo_http_result_release(&r);
     free(body);
-    pthread_mutex_lock(&LOG_MU);
-    assert_non_null(strstr(LOG.data, "anthropic POST /v1/messages 200 call="));
-    assert_non_null(strstr(LOG.data, "basic.jsonl:1"));
-    assert_null(strstr(LOG.data, "sk-"));
-    pthread_mutex_unlock(&LOG_MU);
+    pthread_mutex_lock(&TT_LOG_MU);
+    assert_non_null(strstr(TT_LOG.data, "anthropic POST /v1/messages 200 call="));
+    assert_non_null(strstr(TT_LOG.data, "basic.jsonl:1"));
+    assert_null(strstr(TT_LOG.data, "sk-"));
+    pthread_mutex_unlock(&TT_LOG_MU);
 }
 
 static void text_stream(void **state)
 {
     (void)state;
     char *body = req("claude-sonnet-4-5", "hello again", "{\"stream\": true}");
-    collected c;
+    tt_stream c;
     int cut;
     assert_int_equal(stream(TWIN, body, &c, &cut), 200);
     assert_int_equal(cut, 0);
@@ -511,7 +451,7 @@ static void tool_calls(void **state)
     json_t *sb = json_loads(body, 0, NULL);
     json_object_set_new(sb, "stream", json_true());
     char *sbody = json_dumps(sb, JSON_COMPACT);
-    collected c;
+    tt_stream c;
     assert_int_equal(stream(TWIN, sbody, &c, NULL), 200);
     json_t *head = json_object_get(json_object_get(json_array_get(c.events, 1), "data"),
                                    "content_block");
@@ -572,7 +512,7 @@ static void thinking(void **state)
     json_t *sb = json_loads(body, 0, NULL);
     json_object_set_new(sb, "stream", json_true());
     char *sbody = json_dumps(sb, JSON_COMPACT);
-    collected c;
+    tt_stream c;
     assert_int_equal(stream(TWIN, sbody, &c, NULL), 200);
     char *seq = sequence(c.events);
     assert_string_equal(seq, "message_start content_block_start ping content_block_delta*4 "
@@ -802,9 +742,9 @@ static void faults(void **state)
     char *body = req("claude-sonnet-4-5", "slow please", NULL);
     lo_http_result r;
     json_t *j;
-    int64_t t0 = now_ms();
+    int64_t t0 = tt_now_ms();
     assert_int_equal(call("/v1/messages", body, &r, &j), 200);
-    assert_true(now_ms() - t0 >= 290);
+    assert_true(tt_now_ms() - t0 >= 290);
     assert_string_equal(jstr(json_array_get(json_object_get(j, "content"), 0), "text"),
                         "Sorry for the wait.");
     json_decref(j);
@@ -819,7 +759,7 @@ static void faults(void **state)
     free(body);
     /* malformed, streamed: one event's data does not parse */
     body = req("claude-sonnet-4-5", "malformed please", "{\"stream\": true}");
-    collected c;
+    tt_stream c;
     assert_int_equal(stream(TWIN, body, &c, NULL), 200);
     assert_int_equal(c.bad_json, 1);
     json_decref(c.events);
@@ -835,11 +775,11 @@ static void faults(void **state)
     free(body);
     /* drip: 20 ms between events */
     body = req("claude-sonnet-4-5", "drip please", "{\"stream\": true}");
-    t0 = now_ms();
+    t0 = tt_now_ms();
     assert_int_equal(stream(TWIN, body, &c, NULL), 200);
     size_t n = json_array_size(c.events);
     assert_true(n > 5);
-    assert_true(now_ms() - t0 >= (int64_t)(n - 1) * 20 - 10);
+    assert_true(tt_now_ms() - t0 >= (int64_t)(n - 1) * 20 - 10);
     seq = sequence(c.events);
     assert_non_null(strstr(seq, "message_stop"));
     free(seq);
@@ -893,7 +833,7 @@ static void calls_and_raw_sse(void **state)
         json_decref(j);
         lo_http_result_release(&r);
     }
-    collected c;
+    tt_stream c;
     assert_int_equal(stream(tw, body, &c, NULL), 200);
     char *seq = sequence(c.events);
     assert_string_equal(seq, "message_start message_stop");

@@ -3,43 +3,18 @@
  * checked against the wire format of generateContent, streamGenerateContent
  * (SSE and JSON array), countTokens and the model list. Tapes:
  * tests/data/tapes/gemini.jsonl, then basic.jsonl. */
-#include <pthread.h>
-#include <time.h>
-
-#include "testutil.h"
-
-#include "lightsout/http.h"
-#include "lightsout/net.h"
-#include "lightsout/twin.h"
+#include "twin_testutil.h"
 
 #define MODEL "gemini-3.8-flash"
 
 static lo_tape *TAPES[2]; /* gemini.jsonl, basic.jsonl */
 static lo_twin *TWIN;     /* any key accepted */
 static lo_twin *KEYED;    /* accepts only "AIza-test-key" */
-static pthread_mutex_t LOG_MU = PTHREAD_MUTEX_INITIALIZER;
-static lo_buf LOG;
-
-static void log_line(const char *line, void *ud)
-{
-    (void)ud;
-    pthread_mutex_lock(&LOG_MU);
-    lo_buf_puts(&LOG, line);
-    lo_buf_putc(&LOG, '\n');
-    pthread_mutex_unlock(&LOG_MU);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static lo_twin *start(const char *key)
 {
     lo_twin_config cfg = {.provider = "gemini", .tapes = TAPES, .n_tapes = 2, .api_key = key,
-                          .log = log_line};
+                          .log = tt_log_line};
     lo_error err = {0};
     lo_twin *t = lo_twin_start(&cfg, &err);
     if (!t)
@@ -51,7 +26,7 @@ static int setup(void **state)
 {
     (void)state;
     lo_error err = {0};
-    lo_buf_init(&LOG, 0);
+    lo_buf_init(&TT_LOG, 0);
     TAPES[0] = lo_tape_load(lo_test_data("tapes/gemini.jsonl"), &err);
     TAPES[1] = lo_tape_load(lo_test_data("tapes/basic.jsonl"), &err);
     if (!TAPES[0] || !TAPES[1]) {
@@ -70,7 +45,7 @@ static int teardown(void **state)
     lo_twin_stop(KEYED);
     lo_tape_free(TAPES[0]);
     lo_tape_free(TAPES[1]);
-    lo_buf_release(&LOG);
+    lo_buf_release(&TT_LOG);
     return 0;
 }
 
@@ -206,12 +181,12 @@ static void text_reply(void **state)
     json_decref(j);
     lo_http_result_release(&r);
     free(b);
-    pthread_mutex_lock(&LOG_MU);
-    assert_non_null(strstr(LOG.data, "gemini POST /v1beta/models/gemini-flash:generateContent "
+    pthread_mutex_lock(&TT_LOG_MU);
+    assert_non_null(strstr(TT_LOG.data, "gemini POST /v1beta/models/gemini-flash:generateContent "
                                      "200 call="));
-    assert_non_null(strstr(LOG.data, "basic.jsonl:1"));
-    assert_null(strstr(LOG.data, "AIza"));
-    pthread_mutex_unlock(&LOG_MU);
+    assert_non_null(strstr(TT_LOG.data, "basic.jsonl:1"));
+    assert_null(strstr(TT_LOG.data, "AIza"));
+    pthread_mutex_unlock(&TT_LOG_MU);
 
     /* MAX_TOKENS from a neutral "length" */
     b = req("tell me a long story", NULL);
@@ -541,9 +516,9 @@ static void faults(void **state)
     free(b);
 
     b = req("slow", NULL);
-    int64_t t0 = now_ms();
+    int64_t t0 = tt_now_ms();
     assert_int_equal(call(path, b, &r, NULL), 200);
-    assert_true(now_ms() - t0 >= 290);
+    assert_true(tt_now_ms() - t0 >= 290);
     lo_http_result_release(&r);
     free(b);
 
@@ -579,11 +554,11 @@ static void faults(void **state)
 
     /* drip: 20 ms between chunks */
     b = req("drip", NULL);
-    t0 = now_ms();
+    t0 = tt_now_ms();
     assert_int_equal(call("/v1beta/models/" MODEL ":streamGenerateContent?alt=sse", b, &r, NULL),
                      200);
     chunks = sse_chunks(&r);
-    assert_true(now_ms() - t0 >= (int64_t)(json_array_size(chunks) - 1) * 20 - 5);
+    assert_true(tt_now_ms() - t0 >= (int64_t)(json_array_size(chunks) - 1) * 20 - 5);
     check_chunks(chunks, false, "drip drip drip drip drip drip drip", true);
     json_decref(chunks);
     lo_http_result_release(&r);

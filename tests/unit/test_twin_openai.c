@@ -2,43 +2,18 @@
  * process on an ephemeral port, spoken to with the real HTTP client and SSE
  * parser, checked against the wire formats of the Responses and Chat
  * Completions APIs. Tapes: tests/data/tapes/openai.jsonl, then basic.jsonl. */
-#include <pthread.h>
-#include <time.h>
-
-#include "testutil.h"
-
-#include "lightsout/http.h"
-#include "lightsout/net.h"
-#include "lightsout/twin.h"
+#include "twin_testutil.h"
 
 /* ------------------------------------------------------------ helpers */
 
 static lo_tape *TAPES[2]; /* openai.jsonl, basic.jsonl */
 static lo_twin *TWIN;     /* any key accepted */
 static lo_twin *KEYED;    /* accepts only "sk-test-key" */
-static pthread_mutex_t LOG_MU = PTHREAD_MUTEX_INITIALIZER;
-static lo_buf LOG;
-
-static void log_line(const char *line, void *ud)
-{
-    (void)ud;
-    pthread_mutex_lock(&LOG_MU);
-    lo_buf_puts(&LOG, line);
-    lo_buf_putc(&LOG, '\n');
-    pthread_mutex_unlock(&LOG_MU);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static lo_twin *start(const char *provider, const char *key)
 {
     lo_twin_config cfg = {.provider = provider, .tapes = TAPES, .n_tapes = 2, .api_key = key,
-                          .log = log_line};
+                          .log = tt_log_line};
     lo_error err = {0};
     lo_twin *t = lo_twin_start(&cfg, &err);
     if (!t)
@@ -50,7 +25,7 @@ static int setup(void **state)
 {
     (void)state;
     lo_error err = {0};
-    lo_buf_init(&LOG, 0);
+    lo_buf_init(&TT_LOG, 0);
     TAPES[0] = lo_tape_load(lo_test_data("tapes/openai.jsonl"), &err);
     TAPES[1] = lo_tape_load(lo_test_data("tapes/basic.jsonl"), &err);
     if (!TAPES[0] || !TAPES[1]) {
@@ -69,7 +44,7 @@ static int teardown(void **state)
     lo_twin_stop(KEYED);
     lo_tape_free(TAPES[0]);
     lo_tape_free(TAPES[1]);
-    lo_buf_release(&LOG);
+    lo_buf_release(&TT_LOG);
     return 0;
 }
 
@@ -675,10 +650,10 @@ static void auth(void **state)
     assert_int_equal(call_full(KEYED, "/v1/responses", body, "sk-test-key", &r, NULL), 200);
     lo_http_result_release(&r);
     free(body);
-    pthread_mutex_lock(&LOG_MU);
-    assert_null(strstr(LOG.data, "sk-"));
-    assert_non_null(strstr(LOG.data, "openai POST /v1/chat/completions 401"));
-    pthread_mutex_unlock(&LOG_MU);
+    pthread_mutex_lock(&TT_LOG_MU);
+    assert_null(strstr(TT_LOG.data, "sk-"));
+    assert_non_null(strstr(TT_LOG.data, "openai POST /v1/chat/completions 401"));
+    pthread_mutex_unlock(&TT_LOG_MU);
 }
 
 static void validation(void **state)
@@ -806,9 +781,9 @@ static void faults(void **state)
 
     /* latency */
     body = req(false, "slow", NULL);
-    int64_t t0 = now_ms();
+    int64_t t0 = tt_now_ms();
     assert_int_equal(call("/v1/responses", body, &r, &j), 200);
-    assert_true(now_ms() - t0 >= 290);
+    assert_true(tt_now_ms() - t0 >= 290);
     assert_non_null(j);
     json_decref(j);
     lo_http_result_release(&r);
@@ -845,10 +820,10 @@ static void faults(void **state)
 
     /* drip: 20 ms between events */
     body = req(true, "drip", "{\"stream\": true}");
-    t0 = now_ms();
+    t0 = tt_now_ms();
     assert_int_equal(call("/v1/chat/completions", body, &r, NULL), 200);
     json_t *c = chunks_of(&r);
-    assert_true(now_ms() - t0 >= (int64_t)(json_array_size(c) * 20) - 20);
+    assert_true(tt_now_ms() - t0 >= (int64_t)(json_array_size(c) * 20) - 20);
     json_decref(c);
     lo_http_result_release(&r);
     free(body);
