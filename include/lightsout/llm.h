@@ -340,7 +340,8 @@ void lo_llm_response_free(lo_llm_response *r);
 int lo_llm_response_add_warning(lo_llm_response *r, const char *message, const char *code);
 /* Concatenated TEXT parts of the message ("" when none). */
 char *lo_llm_response_text(const lo_llm_response *r);
-/* Concatenated THINKING text, or NULL when the message has none. */
+/* Concatenated THINKING text, or NULL when the message has none (thinking
+ * parts that only carry a signature do not count). */
 char *lo_llm_response_reasoning(const lo_llm_response *r);
 /* The TOOL_CALL parts in order: an array of *n pointers into the message
  * (free() the array only), or NULL with *n = 0 when there are none. */

@@ -420,7 +420,9 @@ static char *concat_parts(const lo_llm_message *m, lo_llm_content_kind kind, boo
         if (p->kind != kind)
             continue;
         const char *s = kind == LO_CONTENT_TEXT ? p->text : p->thinking.text;
-        any = true;
+        /* A thinking part without text only carries a signature (Gemini
+         * signs answers and calls): it is no reasoning to show. */
+        any = any || kind == LO_CONTENT_TEXT || (s && *s);
         if (s && lo_buf_puts(&b, s) != 0) {
             lo_buf_release(&b);
             return NULL;
