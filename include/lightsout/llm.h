@@ -248,6 +248,8 @@ int lo_llm_request_set_tool_choice(lo_llm_request *r, lo_llm_tool_choice_mode mo
 int lo_llm_request_set_response_format(lo_llm_request *r, lo_llm_format_type type,
                                        json_t *schema, bool strict);
 int lo_llm_request_add_stop(lo_llm_request *r, const char *stop);
+/* A deep copy (messages, tools, options); NULL when out of memory. */
+lo_llm_request *lo_llm_request_clone(const lo_llm_request *r);
 
 /* ---- finish reason (§3.8) ---- */
 
@@ -338,7 +340,8 @@ void lo_llm_response_free(lo_llm_response *r);
 int lo_llm_response_add_warning(lo_llm_response *r, const char *message, const char *code);
 /* Concatenated TEXT parts of the message ("" when none). */
 char *lo_llm_response_text(const lo_llm_response *r);
-/* Concatenated THINKING text, or NULL when the message has none. */
+/* Concatenated THINKING text, or NULL when the message has none (thinking
+ * parts that only carry a signature do not count). */
 char *lo_llm_response_reasoning(const lo_llm_response *r);
 /* The TOOL_CALL parts in order: an array of *n pointers into the message
  * (free() the array only), or NULL with *n = 0 when there are none. */
@@ -414,6 +417,9 @@ typedef enum lo_llm_stream_event_type {
     LO_STREAM_FINISH,
     LO_STREAM_ERROR,
     LO_STREAM_PROVIDER_EVENT,
+    /* lo_llm_generate_stream only: a step whose tool calls were executed
+     * ended; the next step streams next (finish, usage, response set). */
+    LO_STREAM_STEP_FINISH,
 } lo_llm_stream_event_type;
 
 const char *lo_llm_stream_event_name(lo_llm_stream_event_type t); /* "text_delta", ... */
@@ -666,5 +672,190 @@ int lo_llm_complete(lo_llm_client *c, const lo_llm_request *req,
 int lo_llm_stream(lo_llm_client *c, const lo_llm_request *req,
                   lo_llm_event_fn on_event, void *ud,
                   lo_llm_response **out, lo_llm_error *err);
+
+/* ---- middleware (§2.3) ----
+ *
+ * A middleware wraps every call a client makes: it sees the request first
+ * and the response last, and may replace either (build a new request with
+ * lo_llm_request_clone and pass that on; change or replace *out after the
+ * rest of the chain returns), or answer without calling on at all (a
+ * cache). Requests pass the middleware in registration order and responses
+ * come back in the reverse order. For streams a middleware gets the
+ * downstream event handler and may pass its own in its place, to watch or
+ * change events. The chain sits outside the client's retries: one call of
+ * the chain per logical request, whatever the attempts. */
+
+typedef struct lo_llm_next lo_llm_next; /* the rest of the chain (opaque) */
+
+/* Call the rest of the chain (the next middleware, at the end the provider
+ * with retries). Same contract as lo_llm_complete / lo_llm_stream; err is
+ * never NULL inside a middleware. */
+int lo_llm_next_complete(lo_llm_next *next, const lo_llm_request *req, lo_llm_response **out,
+                         lo_llm_error *err);
+int lo_llm_next_stream(lo_llm_next *next, const lo_llm_request *req, lo_llm_event_fn on_event,
+                       void *event_ud, lo_llm_response **out, lo_llm_error *err);
+
+typedef struct lo_llm_middleware {
+    const char *name; /* shown in errors; may be NULL */
+    /* Either may be NULL: that kind of call passes straight on. Both must
+     * be thread-safe when the client is used from several threads. */
+    int (*complete)(void *ud, const lo_llm_request *req, lo_llm_next *next,
+                    lo_llm_response **out, lo_llm_error *err);
+    int (*stream)(void *ud, const lo_llm_request *req, lo_llm_event_fn on_event, void *event_ud,
+                  lo_llm_next *next, lo_llm_response **out, lo_llm_error *err);
+    void *ud;
+} lo_llm_middleware;
+
+/* Append mw (copied) to the client's chain. Before any request runs: the
+ * client is not locked. 0 or LO_ENOMEM / LO_EINVAL. */
+int lo_llm_client_use(lo_llm_client *c, const lo_llm_middleware *mw);
+
+/* ---- the default client (§2.5) ---- */
+
+/* The client lo_llm_generate and friends use when given none: the one set
+ * with lo_llm_set_default_client, else one made once from the environment
+ * (lo_llm_client_from_env) and kept for the life of the process. NULL with
+ * err filled when that fails. Thread-safe. */
+lo_llm_client *lo_llm_default_client(lo_llm_error *err);
+/* Borrowed: c must outlive its use as the default. NULL: back to the one
+ * from the environment. */
+void lo_llm_set_default_client(lo_llm_client *c);
+
+/* ======================================================================
+ * High-level generation (§4.3-§4.5, §5.5-§5.8): src/llm/generate.c,
+ * tools.c, object.c
+ *
+ * lo_llm_generate runs a request and, when the model calls tools that have
+ * handlers, executes them (several at once on threads), sends the results
+ * back and asks again, until the model answers without tool calls, the
+ * tool rounds are used up, or a stop condition holds. Each model call is a
+ * step, retried on its own by the client's policy.
+ * ====================================================================== */
+
+/* What a tool handler is told about its call. Everything is borrowed for
+ * the duration of the call. */
+typedef struct lo_llm_tool_ctx {
+    const char *tool_call_id;
+    const char *tool_name;
+    const lo_llm_request *conversation; /* the request the call came from */
+    const atomic_bool *cancel;          /* set when the caller cancels; may be NULL */
+} lo_llm_tool_ctx;
+
+/* An active tool (§5.2). args are the call's arguments, already checked
+ * against the tool's parameter schema (borrowed). Return 0 with *result
+ * set to the output (stolen: a string, object, array or any JSON value),
+ * or non-zero for a failure, with *result optionally set to what the model
+ * is told (else "tool NAME failed"); a failure goes to the model as an
+ * error result, it does not stop the call. When a response makes several
+ * calls they run at once on threads of their own: handlers must be
+ * thread-safe. */
+typedef int (*lo_llm_tool_fn)(void *ud, const json_t *args, const lo_llm_tool_ctx *ctx,
+                              json_t **result);
+
+/* The handler of a tool the request defines (lo_llm_request_add_tool).
+ * Tools without a handler are passive (§5.5). */
+typedef struct lo_llm_tool_handler {
+    const char *name;
+    lo_llm_tool_fn execute;
+    void *ud;
+} lo_llm_tool_handler;
+
+/* One model call of a generate (§4.3 StepResult). */
+typedef struct lo_llm_step {
+    lo_llm_response *response;            /* owned by the result */
+    char *text;                           /* the response's text; "" when none */
+    char *reasoning;                      /* its reasoning; NULL when none */
+    const lo_llm_tool_call **tool_calls;  /* into response->message, in order */
+    size_t n_tool_calls;
+    lo_llm_tool_result *tool_results;     /* of the executed calls, in call order */
+    size_t n_tool_results;
+} lo_llm_step;
+
+/* A custom stop condition (§4.3 stop_when), asked after each step that
+ * executed tools: true ends the loop there. */
+typedef bool (*lo_llm_stop_fn)(void *ud, const lo_llm_step *steps, size_t n_steps);
+
+typedef struct lo_llm_generate_opts {
+    /* A user message appended to the request, and a system message put
+     * first. A prompt with a request that already holds a conversation
+     * (any message but system and developer ones) is an error: one or the
+     * other. */
+    const char *prompt;
+    const char *system;
+    const lo_llm_tool_handler *handlers;
+    size_t n_handlers;
+    /* How many times tool results are sent back: at most max_tool_rounds
+     * + 1 model calls. 0: tool calls are returned, never executed. */
+    int max_tool_rounds;
+    lo_llm_stop_fn stop_when;
+    void *stop_ud;
+    int max_retries;          /* per step; < 0: the client's retry policy */
+    long timeout_ms;          /* the whole generate, every step; 0 = none */
+    long step_timeout_ms;     /* each model call; 0 = the provider's timeout */
+    const atomic_bool *cancel; /* NULL = the client's flag */
+    bool no_validation;       /* true: tool arguments go to handlers unchecked */
+    /* generate_object on Anthropic: "tool" (a forced tool call, the default)
+     * or "prompt" (the schema in the system prompt); other providers use
+     * their native JSON-schema output unless this is "prompt". */
+    const char *object_strategy;
+} lo_llm_generate_opts;
+
+/* The defaults: max_tool_rounds 1, max_retries -1, everything else 0/NULL. */
+void lo_llm_generate_opts_init(lo_llm_generate_opts *o);
+
+/* What a generate returns (§4.3 GenerateResult). The first fields are the
+ * final step's, as pointers into steps[n_steps - 1]. */
+typedef struct lo_llm_result {
+    const char *text;
+    const char *reasoning;                   /* NULL when none */
+    const lo_llm_response *response;
+    lo_llm_finish finish;
+    lo_llm_usage usage;                      /* of the final step */
+    lo_llm_usage total_usage;                /* of every step */
+    const lo_llm_tool_call *const *tool_calls;
+    size_t n_tool_calls;
+    const lo_llm_tool_result *tool_results;
+    size_t n_tool_results;
+    lo_llm_step *steps;
+    size_t n_steps;
+    /* The last request sent. Appending the final response's message and
+     * the results of its (passive) tool calls continues the conversation. */
+    lo_llm_request *conversation;
+    json_t *output;                          /* generate_object: the object; else NULL */
+} lo_llm_result;
+
+void lo_llm_result_free(lo_llm_result *r);
+
+/* Generate (§4.3). c NULL = the default client; req is borrowed (copied);
+ * opts NULL = the defaults. 0 with *out set (free it), or a negative
+ * lo_err with *out NULL and err filled: LO_EINVAL for configuration and
+ * invalid requests (prompt with messages, a handler for an undefined tool,
+ * a tool schema the validator cannot read), LO_ECANCELED for aborts,
+ * LO_EIO for the provider and the network (the failing step's error;
+ * earlier steps are discarded). A step's own calls: unknown tools and
+ * arguments that fail validation are answered with error results
+ * (is_error), which the model sees. */
+int lo_llm_generate(lo_llm_client *c, const lo_llm_request *req, const lo_llm_generate_opts *opts,
+                    lo_llm_result **out, lo_llm_error *err);
+
+/* The same, streamed (§4.4): every step's events reach on_event as they
+ * arrive. A step whose tool calls are executed ends with STEP_FINISH
+ * instead of FINISH; the last event is one FINISH (the final step's) or
+ * one ERROR. */
+int lo_llm_generate_stream(lo_llm_client *c, const lo_llm_request *req,
+                           const lo_llm_generate_opts *opts, lo_llm_event_fn on_event, void *ud,
+                           lo_llm_result **out, lo_llm_error *err);
+
+/* Structured output (§4.5): the model's answer, parsed and validated
+ * against schema (borrowed), in (*out)->output. Per provider: OpenAI and
+ * compatible servers get a json_schema response format (strict when the
+ * schema allows strict mode), Gemini responseMimeType + responseSchema,
+ * Anthropic a forced tool call whose input schema is the schema (a schema
+ * whose root is not an object is wrapped in one). A reply that is not JSON
+ * or does not satisfy the schema fails with LO_LLM_ERR_NO_OBJECT_GENERATED
+ * (LO_EIO), the message saying why. */
+int lo_llm_generate_object(lo_llm_client *c, const lo_llm_request *req, const json_t *schema,
+                           const lo_llm_generate_opts *opts, lo_llm_result **out,
+                           lo_llm_error *err);
 
 #endif

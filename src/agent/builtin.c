@@ -10,6 +10,7 @@ static const struct builtin {
     {"read_file", lo_agent_add_read_file_},
     {"write_file", lo_agent_add_write_file_},
     {"edit_file", lo_agent_add_edit_file_},
+    {"apply_patch", lo_agent_add_apply_patch_},
     {"shell", lo_agent_add_shell_},
     {"grep", lo_agent_add_grep_},
     {"glob", lo_agent_add_glob_},

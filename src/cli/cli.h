@@ -41,5 +41,6 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 extern const cli_command cmd_validate, cmd_render, cmd_run, cmd_resume, cmd_status, cmd_models,
     cmd_twin;
 extern const cli_command cmd_clean, cmd_init;
+extern const cli_command cmd_llm;
 
 #endif

@@ -16,6 +16,7 @@ static const cli_command *const commands[] = {
     &cmd_twin,
     &cmd_clean,
     &cmd_init,
+    &cmd_llm,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

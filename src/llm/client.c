@@ -10,7 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include "lightsout/llm.h"
+
+#include "client_internal.h"
 
 /* ---- adapters of this build ---- */
 
@@ -77,6 +81,8 @@ typedef struct provider {
 struct lo_llm_client {
     provider *providers;
     size_t n_providers;
+    lo_llm_middleware *mws; /* in registration order */
+    size_t n_mws;
     lo_llm_retry_policy retry;
     const lo_llm_catalog *catalog;
     lo_llm_catalog *owned_catalog; /* loaded by from_env */
@@ -124,6 +130,7 @@ void lo_llm_client_free(lo_llm_client *c)
     for (size_t i = 0; i < c->n_providers; i++)
         provider_release(&c->providers[i]);
     free(c->providers);
+    free(c->mws);
     lo_llm_catalog_free(c->owned_catalog);
     free(c);
 }
@@ -332,8 +339,15 @@ const char *lo_llm_client_resolve(const lo_llm_client *c, const lo_llm_request *
             return NULL;
         }
         if (!find_provider(c, a->name)) {
-            config_error(err, a->name, "provider %s is not configured (model %s): set %s",
-                         a->name, req->model, a->api_key_env);
+            /* A provider for compatible servers is named by its URL first. */
+            if (fallback_of(a))
+                config_error(err, a->name,
+                             "provider %s is not configured (model %s): set %s (and %s when "
+                             "the server wants a key)",
+                             a->name, req->model, a->base_url_env, a->api_key_env);
+            else
+                config_error(err, a->name, "provider %s is not configured (model %s): set %s",
+                             a->name, req->model, a->api_key_env);
             return NULL;
         }
         return a->name;
@@ -355,27 +369,27 @@ const char *lo_llm_client_resolve(const lo_llm_client *c, const lo_llm_request *
 
 /* ---- retry ---- */
 
-static double now_s(void)
+double lo_llm_now_s_(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool cancelled(const lo_llm_client *c)
+static bool flag_set(const atomic_bool *f)
 {
-    return c->cancel && atomic_load(c->cancel);
+    return f && atomic_load(f);
 }
 
 /* Sleep for delay seconds in short slices, so a cancel cuts it short.
  * Returns false when cancelled. */
-static bool sleep_cancellable(const lo_llm_client *c, double delay)
+static bool sleep_cancellable(const atomic_bool *cancel, double delay)
 {
-    double end = now_s() + delay;
+    double end = lo_llm_now_s_() + delay;
     for (;;) {
-        if (cancelled(c))
+        if (flag_set(cancel))
             return false;
-        double left = end - now_s();
+        double left = end - lo_llm_now_s_();
         if (left <= 0)
             return true;
         if (left > 0.02)
@@ -459,8 +473,28 @@ static int relay_event(const lo_llm_stream_event *ev, void *ud)
     return r->fn ? r->fn(ev, r->ud) : 0;
 }
 
+/* The per-call timeout: the provider's, cut to the caller's step timeout
+ * and to what is left before the deadline. < 0: the deadline has passed. */
+static long call_timeout(const provider *p, const lo_llm_run_opts_ *o)
+{
+    long t = p->timeout_ms;
+    if (o && o->timeout_ms > 0 && (t == 0 || o->timeout_ms < t))
+        t = o->timeout_ms;
+    if (o && o->deadline > 0) {
+        double left = o->deadline - lo_llm_now_s_();
+        if (left <= 0)
+            return -1;
+        long ms = (long)(left * 1000) + 1;
+        if (t == 0 || ms < t)
+            t = ms;
+    }
+    return t;
+}
+
+/* The provider call with retries (§6.6): the end of every middleware chain. */
 static int run(lo_llm_client *c, const lo_llm_request *req, bool streaming,
-               lo_llm_event_fn on_event, void *ud, lo_llm_response **out, lo_llm_error *err)
+               lo_llm_event_fn on_event, void *ud, const lo_llm_run_opts_ *o,
+               lo_llm_response **out, lo_llm_error *err)
 {
     if (out)
         *out = NULL;
@@ -470,6 +504,10 @@ static int run(lo_llm_client *c, const lo_llm_request *req, bool streaming,
     if (!name)
         return LO_EINVAL;
     const provider *p = find_provider(c, name);
+    const atomic_bool *cancel = o && o->cancel ? o->cancel : c->cancel;
+    lo_llm_retry_policy policy = c->retry;
+    if (o && o->max_retries >= 0)
+        policy.max_retries = o->max_retries;
     lo_llm_call call = {
         .provider = name,
         .api_key = p->api_key,
@@ -477,7 +515,7 @@ static int run(lo_llm_client *c, const lo_llm_request *req, bool streaming,
         .headers = (const char *const *)p->headers,
         .timeout_ms = p->timeout_ms,
         .connect_timeout_ms = p->connect_timeout_ms,
-        .cancel = c->cancel,
+        .cancel = cancel,
     };
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -487,9 +525,14 @@ static int run(lo_llm_client *c, const lo_llm_request *req, bool streaming,
     for (int attempt = 0;; attempt++) {
         lo_llm_response *resp = NULL;
         int rc;
-        if (cancelled(c)) {
+        call.timeout_ms = call_timeout(p, o);
+        if (flag_set(cancel)) {
             lo_llm_error_set(e, LO_LLM_ERR_ABORT, name, "cancelled");
             rc = LO_ECANCELED;
+        } else if (call.timeout_ms < 0) {
+            lo_llm_error_set(e, LO_LLM_ERR_REQUEST_TIMEOUT, name,
+                             "the total timeout ran out before the request was sent");
+            rc = LO_EIO;
         } else if (streaming) {
             rc = p->adapter->stream(&call, req, relay_event, &rl, &resp, e);
         } else {
@@ -506,9 +549,12 @@ static int run(lo_llm_client *c, const lo_llm_request *req, bool streaming,
         scrub(e->message, sizeof e->message, p->api_key);
         if (rc == LO_ECANCELED && e->kind != LO_LLM_ERR_ABORT)
             lo_llm_error_set(e, LO_LLM_ERR_ABORT, name, "cancelled");
-        bool again = e->retryable && attempt < c->retry.max_retries &&
-                     !(streaming && rl.delivered) && !cancelled(c);
-        double delay = again ? retry_delay(&c->retry, e, attempt, &seed) : -1;
+        bool again = e->retryable && attempt < policy.max_retries &&
+                     !(streaming && rl.delivered) && !flag_set(cancel);
+        double delay = again ? retry_delay(&policy, e, attempt, &seed) : -1;
+        /* A wait that would outlast the total timeout is not worth starting. */
+        if (delay >= 0 && o && o->deadline > 0 && lo_llm_now_s_() + delay >= o->deadline)
+            delay = -1;
         if (delay < 0) {
             /* A stream that fails ends with an ERROR event, once; not when
              * the caller stopped it (it knows). */
@@ -522,23 +568,166 @@ static int run(lo_llm_client *c, const lo_llm_request *req, bool streaming,
             }
             return rc_for(e);
         }
-        if (c->retry.on_retry)
-            c->retry.on_retry(e, attempt + 1, delay, c->retry.on_retry_ud);
-        if (!sleep_cancellable(c, delay)) {
+        if (policy.on_retry)
+            policy.on_retry(e, attempt + 1, delay, policy.on_retry_ud);
+        if (!sleep_cancellable(cancel, delay)) {
             lo_llm_error_set(e, LO_LLM_ERR_ABORT, name, "cancelled while waiting to retry");
             continue; /* the loop top reports the abort, with its ERROR event */
         }
     }
 }
 
+/* ---- middleware ---- */
+
+struct lo_llm_next {
+    lo_llm_client *c;
+    size_t at; /* the next middleware to run */
+    const lo_llm_run_opts_ *o;
+};
+
+int lo_llm_client_use(lo_llm_client *c, const lo_llm_middleware *mw)
+{
+    if (!c || !mw)
+        return LO_EINVAL;
+    lo_llm_middleware *v = lo_realloc(c->mws, (c->n_mws + 1) * sizeof *v);
+    if (!v)
+        return LO_ENOMEM;
+    v[c->n_mws++] = *mw;
+    c->mws = v;
+    return 0;
+}
+
+/* A middleware that says it answered must have: one that did not is a bug
+ * the caller should hear about, not a NULL response. */
+static int checked(const lo_llm_middleware *mw, int rc, lo_llm_response **out, lo_llm_error *e)
+{
+    if (rc == 0 && out && !*out) {
+        lo_llm_error_set(e, LO_LLM_ERR_PROVIDER, NULL,
+                         "middleware %s returned success without a response",
+                         mw->name ? mw->name : "(unnamed)");
+        return LO_EIO;
+    }
+    if (rc != 0 && out && *out) {
+        lo_llm_response_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int lo_llm_next_complete(lo_llm_next *next, const lo_llm_request *req, lo_llm_response **out,
+                         lo_llm_error *err)
+{
+    lo_llm_client *c = next->c;
+    lo_llm_response *local = NULL;
+    size_t i = next->at;
+    while (i < c->n_mws && !c->mws[i].complete)
+        i++;
+    int rc;
+    if (i < c->n_mws) {
+        lo_llm_next sub = {c, i + 1, next->o};
+        rc = checked(&c->mws[i], c->mws[i].complete(c->mws[i].ud, req, &sub, &local, err),
+                     &local, err);
+    } else {
+        rc = run(c, req, false, NULL, NULL, next->o, &local, err);
+    }
+    if (out)
+        *out = local;
+    else
+        lo_llm_response_free(local);
+    return rc;
+}
+
+int lo_llm_next_stream(lo_llm_next *next, const lo_llm_request *req, lo_llm_event_fn on_event,
+                       void *event_ud, lo_llm_response **out, lo_llm_error *err)
+{
+    lo_llm_client *c = next->c;
+    lo_llm_response *local = NULL;
+    size_t i = next->at;
+    while (i < c->n_mws && !c->mws[i].stream)
+        i++;
+    int rc;
+    if (i < c->n_mws) {
+        lo_llm_next sub = {c, i + 1, next->o};
+        rc = c->mws[i].stream(c->mws[i].ud, req, on_event, event_ud, &sub, &local, err);
+        rc = checked(&c->mws[i], rc, &local, err);
+    } else {
+        rc = run(c, req, true, on_event, event_ud, next->o, &local, err);
+    }
+    if (out)
+        *out = local;
+    else
+        lo_llm_response_free(local);
+    return rc;
+}
+
+int lo_llm_complete_opts_(lo_llm_client *c, const lo_llm_request *req, const lo_llm_run_opts_ *o,
+                          lo_llm_response **out, lo_llm_error *err)
+{
+    lo_llm_error local;
+    lo_llm_response *resp = NULL;
+    if (out)
+        *out = NULL;
+    if (!c) {
+        lo_llm_error_set(err ? err : &local, LO_LLM_ERR_CONFIGURATION, NULL, "no client");
+        return LO_EINVAL;
+    }
+    lo_llm_next head = {c, 0, o};
+    int rc = lo_llm_next_complete(&head, req, &resp, err ? err : &local);
+    if (out)
+        *out = resp;
+    else
+        lo_llm_response_free(resp);
+    return rc;
+}
+
+int lo_llm_stream_opts_(lo_llm_client *c, const lo_llm_request *req, const lo_llm_run_opts_ *o,
+                        lo_llm_event_fn on_event, void *ud, lo_llm_response **out,
+                        lo_llm_error *err)
+{
+    lo_llm_error local;
+    if (out)
+        *out = NULL;
+    if (!c) {
+        lo_llm_error_set(err ? err : &local, LO_LLM_ERR_CONFIGURATION, NULL, "no client");
+        return LO_EINVAL;
+    }
+    lo_llm_next head = {c, 0, o};
+    return lo_llm_next_stream(&head, req, on_event, ud, out, err ? err : &local);
+}
+
 int lo_llm_complete(lo_llm_client *c, const lo_llm_request *req, lo_llm_response **out,
                     lo_llm_error *err)
 {
-    return run(c, req, false, NULL, NULL, out, err);
+    return lo_llm_complete_opts_(c, req, NULL, out, err);
 }
 
 int lo_llm_stream(lo_llm_client *c, const lo_llm_request *req, lo_llm_event_fn on_event,
                   void *ud, lo_llm_response **out, lo_llm_error *err)
 {
-    return run(c, req, true, on_event, ud, out, err);
+    return lo_llm_stream_opts_(c, req, NULL, on_event, ud, out, err);
+}
+
+/* ---- the default client (§2.5) ---- */
+
+/* The one piece of process-wide state the spec asks for, behind a lock. */
+static pthread_mutex_t default_mu = PTHREAD_MUTEX_INITIALIZER;
+static lo_llm_client *default_set, *default_env;
+
+lo_llm_client *lo_llm_default_client(lo_llm_error *err)
+{
+    pthread_mutex_lock(&default_mu);
+    lo_llm_client *c = default_set;
+    if (!c && !default_env)
+        lo_llm_client_from_env(&default_env, err);
+    if (!c)
+        c = default_env;
+    pthread_mutex_unlock(&default_mu);
+    return c;
+}
+
+void lo_llm_set_default_client(lo_llm_client *c)
+{
+    pthread_mutex_lock(&default_mu);
+    default_set = c;
+    pthread_mutex_unlock(&default_mu);
 }

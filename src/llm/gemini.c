@@ -532,8 +532,14 @@ int lo_llm_gemini_http_error_(const lo_http_result *res, lo_llm_error *err)
     lo_llm_error_kind k = status ? lo_llm_error_from_grpc(status, msg) : err->kind;
     if (k == LO_LLM_ERR_PROVIDER || k == LO_LLM_ERR_ACCESS_DENIED)
         k = lo_llm_error_from_status((int)res->status, msg);
-    if (k == LO_LLM_ERR_RATE_LIMIT && daily_quota(msg, details))
-        k = LO_LLM_ERR_QUOTA_EXCEEDED;
+    /* Gemini words every 429 "You exceeded your current quota, please check
+     * your plan and billing details", per-minute limits included: the
+     * quota kind (not retried) is for daily quotas; any other exhaustion
+     * that comes with a RetryInfo is a rate limit to wait out. */
+    if (lo_str_eq(status, "RESOURCE_EXHAUSTED"))
+        k = daily_quota(msg, details)            ? LO_LLM_ERR_QUOTA_EXCEEDED
+            : retry_info(details) >= 0           ? LO_LLM_ERR_RATE_LIMIT
+                                                 : k;
     err->kind = k;
     err->retryable = lo_llm_error_kind_retryable(k);
     err->retry_after = lo_llm_parse_retry_after_(lo_llm_jstr_(res->headers, "retry-after"));

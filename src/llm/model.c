@@ -1,12 +1,14 @@
 /* The LLM data model (unified-llm-spec §3): messages and their parts,
- * requests, responses, usage, stream events, and the error taxonomy with
- * its status mapping (§6). Pure data: no I/O. */
+ * responses, usage and stream events; requests are in request.c, the error
+ * taxonomy (§6) in error.c. Pure data: no I/O. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lightsout/llm.h"
+
+#include "model_internal.h"
 
 /* ---- names ---- */
 
@@ -48,23 +50,11 @@ const char *lo_llm_stream_event_name(lo_llm_stream_event_type t)
         "stream_start",    "text_start",      "text_delta",     "text_end",
         "reasoning_start", "reasoning_delta", "reasoning_end",  "tool_call_start",
         "tool_call_delta", "tool_call_end",   "finish",         "error",
-        "provider_event"};
+        "provider_event",  "step_finish"};
     return (unsigned)t < sizeof names / sizeof *names ? names[t] : "unknown";
 }
 
 /* ---- helpers ---- */
-
-/* Duplicate s, treating NULL as NULL. *ok is cleared on allocation failure so
- * a run of copies can be checked once. */
-static char *dup_or_null(const char *s, bool *ok)
-{
-    if (!s)
-        return NULL;
-    char *d = lo_strdup(s);
-    if (!d)
-        *ok = false;
-    return d;
-}
 
 static void media_release(lo_llm_media *m)
 {
@@ -430,7 +420,9 @@ static char *concat_parts(const lo_llm_message *m, lo_llm_content_kind kind, boo
         if (p->kind != kind)
             continue;
         const char *s = kind == LO_CONTENT_TEXT ? p->text : p->thinking.text;
-        any = true;
+        /* A thinking part without text only carries a signature (Gemini
+         * signs answers and calls): it is no reasoning to show. */
+        any = any || kind == LO_CONTENT_TEXT || (s && *s);
         if (s && lo_buf_puts(&b, s) != 0) {
             lo_buf_release(&b);
             return NULL;
@@ -461,174 +453,6 @@ bool lo_llm_tool_name_valid(const char *name)
         if (!(isalnum((unsigned char)*s) || *s == '_') || (unsigned char)*s >= 0x80)
             return false;
     return n <= 64;
-}
-
-/* ---- requests ---- */
-
-lo_llm_request *lo_llm_request_new(const char *model)
-{
-    if (!model)
-        return NULL;
-    lo_llm_request *r = lo_calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    if (!(r->model = lo_strdup(model))) {
-        free(r);
-        return NULL;
-    }
-    r->response_format.type = LO_FORMAT_TEXT;
-    return r;
-}
-
-void lo_llm_request_free(lo_llm_request *r)
-{
-    if (!r)
-        return;
-    free(r->model);
-    free(r->provider);
-    for (size_t i = 0; i < r->n_messages; i++)
-        lo_llm_message_free(r->messages[i]);
-    free(r->messages);
-    for (size_t i = 0; i < r->n_tools; i++) {
-        free(r->tools[i].name);
-        free(r->tools[i].description);
-        json_decref(r->tools[i].parameters);
-    }
-    free(r->tools);
-    free(r->tool_choice.tool_name);
-    json_decref(r->response_format.schema);
-    for (size_t i = 0; i < r->n_stop; i++)
-        free(r->stop[i]);
-    free(r->stop);
-    free(r->reasoning_effort);
-    json_decref(r->metadata);
-    json_decref(r->provider_options);
-    free(r);
-}
-
-int lo_llm_request_add_message(lo_llm_request *r, lo_llm_message *m)
-{
-    if (!r || !m) {
-        lo_llm_message_free(m);
-        return LO_EINVAL;
-    }
-    if (r->n_messages == r->cap_messages) {
-        size_t cap = r->cap_messages ? r->cap_messages * 2 : 8;
-        lo_llm_message **v = lo_realloc(r->messages, cap * sizeof *v);
-        if (!v) {
-            lo_llm_message_free(m);
-            return LO_ENOMEM;
-        }
-        r->messages = v;
-        r->cap_messages = cap;
-    }
-    r->messages[r->n_messages++] = m;
-    return 0;
-}
-
-int lo_llm_request_add_tool(lo_llm_request *r, const char *name, const char *description,
-                            json_t *parameters, lo_error *err)
-{
-    if (!r) {
-        json_decref(parameters);
-        return LO_EINVAL;
-    }
-    if (!lo_llm_tool_name_valid(name)) {
-        json_decref(parameters);
-        return lo_error_set(err, LO_EINVAL,
-                            "tool name '%s' is invalid: it must start with a letter, hold only "
-                            "letters, digits and '_', and be at most 64 characters",
-                            name ? name : "(null)");
-    }
-    for (size_t i = 0; i < r->n_tools; i++)
-        if (strcmp(r->tools[i].name, name) == 0) {
-            json_decref(parameters);
-            return lo_error_set(err, LO_EINVAL, "tool '%s' is defined twice", name);
-        }
-    if (!parameters)
-        parameters = json_pack("{s:s, s:{}}", "type", "object", "properties");
-    if (!parameters)
-        return LO_ENOMEM;
-    /* Every provider requires an object schema at the root (§5.1). */
-    if (!json_is_object(parameters) ||
-        !lo_str_eq(json_string_value(json_object_get(parameters, "type")), "object")) {
-        json_decref(parameters);
-        return lo_error_set(err, LO_EINVAL,
-                            "tool '%s': parameters must be a JSON Schema with \"type\": \"object\" "
-                            "at the root", name);
-    }
-    if (r->n_tools == r->cap_tools) {
-        size_t cap = r->cap_tools ? r->cap_tools * 2 : 4;
-        lo_llm_tool *v = lo_realloc(r->tools, cap * sizeof *v);
-        if (!v) {
-            json_decref(parameters);
-            return LO_ENOMEM;
-        }
-        r->tools = v;
-        r->cap_tools = cap;
-    }
-    bool ok = true;
-    lo_llm_tool *t = &r->tools[r->n_tools];
-    t->name = dup_or_null(name, &ok);
-    t->description = dup_or_null(description ? description : "", &ok);
-    t->parameters = parameters;
-    if (!ok) {
-        free(t->name);
-        free(t->description);
-        json_decref(parameters);
-        return LO_ENOMEM;
-    }
-    r->n_tools++;
-    return 0;
-}
-
-int lo_llm_request_set_tool_choice(lo_llm_request *r, lo_llm_tool_choice_mode mode,
-                                   const char *tool_name)
-{
-    if (!r || (mode == LO_TOOL_CHOICE_NAMED) != (tool_name != NULL) ||
-        (unsigned)mode > LO_TOOL_CHOICE_NAMED)
-        return LO_EINVAL;
-    char *n = NULL;
-    if (tool_name && !(n = lo_strdup(tool_name)))
-        return LO_ENOMEM;
-    free(r->tool_choice.tool_name);
-    r->tool_choice.mode = mode;
-    r->tool_choice.tool_name = n;
-    r->has_tool_choice = true;
-    return 0;
-}
-
-int lo_llm_request_set_response_format(lo_llm_request *r, lo_llm_format_type type,
-                                       json_t *schema, bool strict)
-{
-    if (!r || (unsigned)type > LO_FORMAT_JSON_SCHEMA ||
-        (type == LO_FORMAT_JSON_SCHEMA && !json_is_object(schema))) {
-        json_decref(schema);
-        return LO_EINVAL;
-    }
-    if (type != LO_FORMAT_JSON_SCHEMA) {
-        json_decref(schema);
-        schema = NULL;
-    }
-    json_decref(r->response_format.schema);
-    r->response_format.type = type;
-    r->response_format.schema = schema;
-    r->response_format.strict = strict;
-    return 0;
-}
-
-int lo_llm_request_add_stop(lo_llm_request *r, const char *stop)
-{
-    if (!r || !stop || !*stop)
-        return LO_EINVAL;
-    char **v = lo_realloc(r->stop, (r->n_stop + 1) * sizeof *v);
-    if (!v)
-        return LO_ENOMEM;
-    r->stop = v;
-    if (!(v[r->n_stop] = lo_strdup(stop)))
-        return LO_ENOMEM;
-    r->n_stop++;
-    return 0;
 }
 
 /* ---- finish reasons ---- */
@@ -781,200 +605,6 @@ const lo_llm_tool_call **lo_llm_response_tool_calls(const lo_llm_response *r, si
         if (m->parts[i].kind == LO_CONTENT_TOOL_CALL)
             v[(*n)++] = &m->parts[i].tool_call;
     return v;
-}
-
-/* ---- errors ---- */
-
-const char *lo_llm_error_kind_name(lo_llm_error_kind k)
-{
-    static const char *const names[] = {
-        "authentication",  "access_denied",  "not_found",      "invalid_request",
-        "rate_limit",      "server",         "content_filter", "context_length",
-        "quota_exceeded",  "request_timeout", "abort",         "network",
-        "stream",          "invalid_tool_call", "no_object_generated", "configuration",
-        "unsupported_tool_choice", "provider"};
-    return (unsigned)k < sizeof names / sizeof *names ? names[k] : "provider";
-}
-
-bool lo_llm_error_kind_retryable(lo_llm_error_kind k)
-{
-    switch (k) {
-    case LO_LLM_ERR_RATE_LIMIT:
-    case LO_LLM_ERR_SERVER:
-    case LO_LLM_ERR_NETWORK:
-    case LO_LLM_ERR_STREAM:
-    case LO_LLM_ERR_PROVIDER:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Case-insensitive substring test (strcasestr is a GNU extension). */
-static bool has_word(const char *hay, const char *needle)
-{
-    if (!hay)
-        return false;
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return true;
-    }
-    return false;
-}
-
-/* A 429 that means "out of money", not "slow down". Bare "quota" is not
- * enough: Gemini words its per-minute rate limits as quota too. */
-static bool hard_quota(const char *msg)
-{
-    return has_word(msg, "insufficient_quota") || has_word(msg, "billing") ||
-           has_word(msg, "credit balance");
-}
-
-/* §6.5 message signals, plus the phrasings the three providers actually use
- * for the same conditions (Anthropic: "prompt is too long"; OpenAI:
- * "maximum context length", "insufficient_quota"; Gemini: "API key not
- * valid", "exceeds the maximum number of tokens"). Returns false when the
- * message says nothing recognisable. */
-static bool classify_message(const char *msg, lo_llm_error_kind *out)
-{
-    static const struct {
-        const char *needle;
-        lo_llm_error_kind kind;
-    } rules[] = {
-        {"context length", LO_LLM_ERR_CONTEXT_LENGTH},
-        {"context_length", LO_LLM_ERR_CONTEXT_LENGTH},
-        {"context window", LO_LLM_ERR_CONTEXT_LENGTH},
-        {"too many tokens", LO_LLM_ERR_CONTEXT_LENGTH},
-        {"prompt is too long", LO_LLM_ERR_CONTEXT_LENGTH},
-        {"maximum number of tokens", LO_LLM_ERR_CONTEXT_LENGTH},
-        {"content filter", LO_LLM_ERR_CONTENT_FILTER},
-        {"content_filter", LO_LLM_ERR_CONTENT_FILTER},
-        {"safety", LO_LLM_ERR_CONTENT_FILTER},
-        {"unauthorized", LO_LLM_ERR_AUTHENTICATION},
-        {"invalid key", LO_LLM_ERR_AUTHENTICATION},
-        {"invalid api key", LO_LLM_ERR_AUTHENTICATION},
-        {"invalid x-api-key", LO_LLM_ERR_AUTHENTICATION},
-        {"api key not valid", LO_LLM_ERR_AUTHENTICATION},
-        {"not found", LO_LLM_ERR_NOT_FOUND},
-        {"does not exist", LO_LLM_ERR_NOT_FOUND},
-        {"insufficient_quota", LO_LLM_ERR_QUOTA_EXCEEDED},
-        {"quota", LO_LLM_ERR_QUOTA_EXCEEDED},
-        {"billing", LO_LLM_ERR_QUOTA_EXCEEDED},
-        {"credit balance", LO_LLM_ERR_QUOTA_EXCEEDED},
-    };
-    for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
-        if (has_word(msg, rules[i].needle)) {
-            *out = rules[i].kind;
-            return true;
-        }
-    return false;
-}
-
-lo_llm_error_kind lo_llm_error_from_status(int status, const char *body_message)
-{
-    lo_llm_error_kind k;
-    switch (status) {
-    case 401:
-        return LO_LLM_ERR_AUTHENTICATION;
-    case 404:
-        return LO_LLM_ERR_NOT_FOUND;
-    case 408:
-        return LO_LLM_ERR_REQUEST_TIMEOUT;
-    case 413:
-        return LO_LLM_ERR_CONTEXT_LENGTH;
-    case 403:
-        /* Gemini answers a bad key with 403; a quota can also show as 403. */
-        if (classify_message(body_message, &k) &&
-            (k == LO_LLM_ERR_AUTHENTICATION || k == LO_LLM_ERR_QUOTA_EXCEEDED))
-            return k;
-        return LO_LLM_ERR_ACCESS_DENIED;
-    case 429:
-        /* OpenAI sends 429 both for rate limits and for an exhausted quota;
-         * only the second is hopeless to retry. */
-        return hard_quota(body_message) ? LO_LLM_ERR_QUOTA_EXCEEDED : LO_LLM_ERR_RATE_LIMIT;
-    case 400:
-    case 422:
-        if (classify_message(body_message, &k))
-            return k;
-        return LO_LLM_ERR_INVALID_REQUEST;
-    default:
-        break;
-    }
-    if (status >= 500 && status <= 599)
-        return LO_LLM_ERR_SERVER;
-    if (classify_message(body_message, &k))
-        return k;
-    return LO_LLM_ERR_PROVIDER;
-}
-
-lo_llm_error_kind lo_llm_error_from_grpc(const char *grpc_status, const char *body_message)
-{
-    static const struct {
-        const char *name;
-        lo_llm_error_kind kind;
-    } map[] = {
-        {"NOT_FOUND", LO_LLM_ERR_NOT_FOUND},
-        {"INVALID_ARGUMENT", LO_LLM_ERR_INVALID_REQUEST},
-        {"UNAUTHENTICATED", LO_LLM_ERR_AUTHENTICATION},
-        {"PERMISSION_DENIED", LO_LLM_ERR_ACCESS_DENIED},
-        {"RESOURCE_EXHAUSTED", LO_LLM_ERR_RATE_LIMIT},
-        {"UNAVAILABLE", LO_LLM_ERR_SERVER},
-        {"DEADLINE_EXCEEDED", LO_LLM_ERR_REQUEST_TIMEOUT},
-        {"INTERNAL", LO_LLM_ERR_SERVER},
-    };
-    lo_llm_error_kind k;
-    for (size_t i = 0; grpc_status && i < sizeof map / sizeof *map; i++)
-        if (strcmp(grpc_status, map[i].name) == 0) {
-            k = map[i].kind;
-            /* INVALID_ARGUMENT covers context overflow and safety blocks;
-             * RESOURCE_EXHAUSTED covers quotas: the message tells which. */
-            lo_llm_error_kind m;
-            if (k == LO_LLM_ERR_INVALID_REQUEST && classify_message(body_message, &m))
-                return m;
-            if (k == LO_LLM_ERR_RATE_LIMIT && hard_quota(body_message))
-                return LO_LLM_ERR_QUOTA_EXCEEDED;
-            return k;
-        }
-    if (classify_message(body_message, &k))
-        return k;
-    return LO_LLM_ERR_PROVIDER;
-}
-
-static void error_fill(lo_llm_error *e, lo_llm_error_kind kind, const char *provider)
-{
-    memset(e, 0, sizeof *e);
-    e->kind = kind;
-    e->retryable = lo_llm_error_kind_retryable(kind);
-    e->retry_after = -1;
-    snprintf(e->provider, sizeof e->provider, "%s", provider ? provider : "");
-}
-
-void lo_llm_error_set(lo_llm_error *e, lo_llm_error_kind kind, const char *provider,
-                      const char *fmt, ...)
-{
-    error_fill(e, kind, provider);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-}
-
-void lo_llm_error_from_http(lo_llm_error *e, const char *provider, int status,
-                            const char *code, const char *message)
-{
-    /* The provider's error code ("context_length_exceeded", "overloaded_error")
-     * is as telling as the message, so both are classified together. */
-    char both[1200];
-    snprintf(both, sizeof both, "%s %s", code ? code : "", message ? message : "");
-    error_fill(e, lo_llm_error_from_status(status, both), provider);
-    e->status = status;
-    snprintf(e->code, sizeof e->code, "%s", code ? code : "");
-    snprintf(e->message, sizeof e->message, "%s", message && *message ? message : "HTTP error");
 }
 
 /* ---- stream events ---- */

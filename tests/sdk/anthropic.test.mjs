@@ -8,61 +8,13 @@
 // Run: npm ci && node --test anthropic.test.mjs (tests/e2e/sdk.t does both).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { startTwin as startTwinOf } from './twin.mjs';
 import Anthropic from '@anthropic-ai/sdk';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const LIGHTSOUT = process.env.LIGHTSOUT || path.resolve(here, '../../bin/lightsout');
-const TAPE = path.join(here, 'tapes', 'anthropic.jsonl');
 const KEY = 'sk-sdk-test';
 const MODEL = 'claude-sonnet-5-5';
 
-// Start a twin on an ephemeral port; resolve with {url, key, stop} once it
-// has printed its export lines. stop() sends SIGINT and resolves with the
-// exit code. Faults gated on `match.call: 1` get a fresh twin of their own,
-// so they do not depend on how many calls other tests made.
-function startTwin() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      LIGHTSOUT,
-      ['twin', 'serve', 'anthropic', '--port', '0', '--tape', TAPE, '--api-key', KEY],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    let done = false;
-    const exited = new Promise((res) => child.on('exit', (code, sig) => res(sig ? sig : code)));
-    const fail = (why) => {
-      if (done) return;
-      done = true;
-      child.kill('SIGKILL');
-      reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
-    };
-    const timer = setTimeout(() => fail('the twin printed no base URL within 10 s'), 10000);
-    child.on('error', (e) => fail(`cannot run ${LIGHTSOUT}: ${e.message}`));
-    child.on('exit', (code) => fail(`the twin exited (${code}) before printing its base URL`));
-    child.stderr.on('data', (d) => (err += d));
-    child.stdout.on('data', (d) => {
-      out += d;
-      const url = /^export ANTHROPIC_BASE_URL=(\S+)$/m.exec(out);
-      const key = /^export ANTHROPIC_API_KEY=(\S+)$/m.exec(out);
-      if (!url || !key || done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve({
-        url: url[1],
-        key: key[1],
-        stderr: () => err,
-        stop: async () => {
-          child.kill('SIGINT');
-          return exited;
-        },
-      });
-    });
-  });
-}
+const startTwin = () => startTwinOf('anthropic', KEY);
 
 let twin;
 let client;

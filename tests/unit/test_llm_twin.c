@@ -1,70 +1,20 @@
 /* The LLM client's adapters against the provider twins, in one process over
  * real sockets: what the issue means by "tested offline against the twins".
  * Uses the shipped tapes tests/data/tapes/openai.jsonl and basic.jsonl. */
-#include "testutil.h"
+#include "llm_twin.h"
 
-#include "lightsout/llm.h"
-#include "lightsout/twin.h"
-
-typedef struct fixture {
-    lo_tape *tapes[2];
-    lo_twin *twin;
-    lo_llm_client *client;
-} fixture;
+static const char *const TAPES[] = {"openai.jsonl", "basic.jsonl", NULL};
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lo_error err;
-    f->tapes[0] = lo_tape_load(lo_test_data("tapes/openai.jsonl"), &err);
-    f->tapes[1] = f->tapes[0] ? lo_tape_load(lo_test_data("tapes/basic.jsonl"), &err) : NULL;
-    if (!f->tapes[1])
-        fail_msg("tape: %s", err.msg);
-    lo_twin_config cfg = {.provider = "all", .tapes = f->tapes, .n_tapes = 2,
-                          .api_key = "sk-twin-test"};
-    char models[4096];
-    snprintf(models, sizeof models, "%s", lo_test_data("../../data/models.json"));
-    cfg.models_path = models;
-    f->twin = lo_twin_start(&cfg, &err);
-    if (!f->twin)
-        fail_msg("twin: %s", err.msg);
-    f->client = lo_llm_client_new();
-    char v1[256];
-    snprintf(v1, sizeof v1, "%s/v1", lo_twin_base_url(f->twin));
-    lo_llm_provider_config pcs[] = {
-        {.provider = "anthropic", .api_key = "sk-twin-test", .base_url = lo_twin_base_url(f->twin)},
-        {.provider = "openai", .api_key = "sk-twin-test", .base_url = v1},
-        {.provider = "openai_chat", .api_key = "sk-twin-test", .base_url = v1},
-        {.provider = "gemini", .api_key = "sk-twin-test", .base_url = lo_twin_base_url(f->twin)},
-    };
-    lo_llm_error lerr;
-    for (size_t i = 0; i < sizeof pcs / sizeof pcs[0]; i++)
-        assert_int_equal(lo_llm_client_add_provider(f->client, &pcs[i], &lerr), 0);
-    lo_llm_retry_policy rp;
-    lo_llm_retry_policy_init(&rp);
-    rp.max_retries = 0; /* faults must surface, not be retried away */
-    lo_llm_client_set_retry(f->client, &rp);
-    *state = f;
+    *state = twin_up(TAPES);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    lo_llm_client_free(f->client);
-    lo_twin_stop(f->twin);
-    lo_tape_free(f->tapes[0]);
-    lo_tape_free(f->tapes[1]);
-    free(f);
+    twin_down(*state);
     return 0;
-}
-
-static lo_llm_request *ask_with(const char *provider, const char *model, const char *text)
-{
-    lo_llm_request *r = lo_llm_request_new(model);
-    r->provider = strdup(provider);
-    assert_int_equal(lo_llm_request_add_message(r, lo_llm_text_message(LO_ROLE_USER, text)), 0);
-    return r;
 }
 
 static lo_llm_request *ask(const char *text)
@@ -74,7 +24,7 @@ static lo_llm_request *ask(const char *text)
 
 static void test_text(void **state)
 {
-    fixture *f = *state;
+    twin_fixture *f = *state;
     lo_llm_request *r = ask("hello there");
     lo_llm_response *res = NULL;
     lo_llm_error err;
@@ -91,32 +41,15 @@ static void test_text(void **state)
     lo_llm_request_free(r);
 }
 
-typedef struct collected {
-    lo_buf text;
-    int deltas, finishes;
-} collected;
-
-static int on_event(const lo_llm_stream_event *ev, void *ud)
-{
-    collected *c = ud;
-    if (ev->type == LO_STREAM_TEXT_DELTA && ev->delta) {
-        lo_buf_puts(&c->text, ev->delta);
-        c->deltas++;
-    }
-    if (ev->type == LO_STREAM_FINISH)
-        c->finishes++;
-    return 0;
-}
-
 static void test_stream(void **state)
 {
-    fixture *f = *state;
+    twin_fixture *f = *state;
     lo_llm_request *r = ask("hello, streamed");
-    collected c = {0};
-    lo_buf_init(&c.text, 0);
+    collected c;
+    collected_init(&c);
     lo_llm_response *res = NULL;
     lo_llm_error err;
-    assert_int_equal(lo_llm_stream(f->client, r, on_event, &c, &res, &err), 0);
+    assert_int_equal(lo_llm_stream(f->client, r, collect_event, &c, &res, &err), 0);
     assert_string_equal(c.text.data, "Hello! How can I help you today?");
     assert_true(c.deltas >= 1);
     assert_int_equal(c.finishes, 1);
@@ -131,7 +64,7 @@ static void test_stream(void **state)
 /* A tool call, its result, and the final answer: two requests. */
 static void test_tool_round_trip(void **state)
 {
-    fixture *f = *state;
+    twin_fixture *f = *state;
     lo_llm_request *r = ask("what is the weather in Paris?");
     lo_error err;
     assert_int_equal(lo_llm_request_add_tool(r, "get_weather", "Weather for a city",
@@ -170,7 +103,7 @@ static void test_tool_round_trip(void **state)
 /* Thinking comes back with its signature, and goes back unchanged. */
 static void test_thinking_signature(void **state)
 {
-    fixture *f = *state;
+    twin_fixture *f = *state;
     lo_llm_request *r = ask("think: what is 2 + 2?");
     lo_llm_response *res = NULL;
     lo_llm_error err;
@@ -192,7 +125,7 @@ static void test_thinking_signature(void **state)
  * the Retry-After the tape asked for. */
 static void test_rate_limit_fault(void **state)
 {
-    fixture *f = *state;
+    twin_fixture *f = *state;
     lo_llm_request *r = ask("rate limit me");
     lo_llm_response *res = NULL;
     lo_llm_error err;
@@ -209,7 +142,7 @@ static void test_rate_limit_fault(void **state)
 /* The OpenAI adapters against the OpenAI twin: the same tapes, two APIs. */
 static void run_openai(void **state, const char *provider, const char *which)
 {
-    fixture *f = *state;
+    twin_fixture *f = *state;
     lo_llm_request *r = ask_with(provider, "gpt-5.2", "which api is this?");
     lo_llm_response *res = NULL;
     lo_llm_error err;
@@ -223,10 +156,10 @@ static void run_openai(void **state, const char *provider, const char *which)
 
     /* streamed */
     r = ask_with(provider, "gpt-5.2", "hello from openai");
-    collected c = {0};
-    lo_buf_init(&c.text, 0);
+    collected c;
+    collected_init(&c);
     res = NULL;
-    assert_int_equal(lo_llm_stream(f->client, r, on_event, &c, &res, &err), 0);
+    assert_int_equal(lo_llm_stream(f->client, r, collect_event, &c, &res, &err), 0);
     assert_string_equal(c.text.data, "Hello! How can I help you today?");
     assert_int_equal(c.finishes, 1);
     lo_buf_release(&c.text);
@@ -260,7 +193,7 @@ static void test_openai_chat(void **state) { run_openai(state, "openai_chat", "C
  * function calls and the function name travels back with the result. */
 static void test_gemini(void **state)
 {
-    fixture *f = *state;
+    twin_fixture *f = *state;
     lo_llm_request *r = ask_with("gemini", "gemini-3-flash-preview", "hello gemini");
     lo_llm_response *res = NULL;
     lo_llm_error err;
@@ -273,10 +206,10 @@ static void test_gemini(void **state)
     lo_llm_request_free(r);
 
     r = ask_with("gemini", "gemini-3-flash-preview", "hello, streamed");
-    collected c = {0};
-    lo_buf_init(&c.text, 0);
+    collected c;
+    collected_init(&c);
     res = NULL;
-    assert_int_equal(lo_llm_stream(f->client, r, on_event, &c, &res, &err), 0);
+    assert_int_equal(lo_llm_stream(f->client, r, collect_event, &c, &res, &err), 0);
     assert_string_equal(c.text.data, "Hello! How can I help you today?");
     assert_int_equal(c.finishes, 1);
     lo_buf_release(&c.text);

@@ -45,6 +45,7 @@ int lo_agent_add_shell_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
 int lo_agent_add_grep_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
 int lo_agent_add_glob_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
 int lo_agent_add_list_dir_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
+int lo_agent_add_apply_patch_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
 int lo_agent_add_read_many_files_(lo_agent_registry *r, lo_agent_flavor f, lo_error *err);
 
 #endif

@@ -1,0 +1,3 @@
+// Say “hello” — politely
+const s = 'hello';
+console.log(s);

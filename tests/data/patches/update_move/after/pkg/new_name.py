@@ -1,0 +1,5 @@
+import os
+import sys
+import new_dep
+
+print(sys.argv)

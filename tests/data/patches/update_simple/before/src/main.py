@@ -1,0 +1,7 @@
+import sys
+
+def main():
+    print("Hello")
+    return 0
+
+main()
