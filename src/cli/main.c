@@ -14,6 +14,7 @@ static const cli_command *const commands[] = {
     &cmd_status,
     &cmd_models,
     &cmd_twin,
+    &cmd_agent,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
