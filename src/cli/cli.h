@@ -39,7 +39,7 @@ void cli_print_help(const cli_command *cmd, FILE *out);
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 extern const cli_command cmd_validate, cmd_render, cmd_run, cmd_resume, cmd_status, cmd_models,
-    cmd_twin;
+    cmd_twin, cmd_agent;
 extern const cli_command cmd_clean, cmd_init;
 extern const cli_command cmd_llm;
 

@@ -17,6 +17,7 @@ static const cli_command *const commands[] = {
     &cmd_clean,
     &cmd_init,
     &cmd_llm,
+    &cmd_agent,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
