@@ -403,6 +403,7 @@ static void serve_entry(twin_exch *x, const json_t *b, const lo_tape_entry *e,
         send_error_f(x, 500, NULL, "out of memory in the twin");
         return;
     }
+    twin_exch_watch(x);
     twin_send_events(x->res, ev, n, f);
     x->status = 200;
     twin_exch_done(x);

@@ -38,6 +38,12 @@ void twin_exch_done(twin_exch *x)
              call, tape, x->stream ? " stream" : "");
 }
 
+void twin_exch_watch(const twin_exch *x)
+{
+    twin_watch_next(x->t, "%s %s %s call=%ld", x->provider, x->req->method, x->req->path,
+                    x->call);
+}
+
 void twin_exch_send_json(twin_exch *x, int status, const char *ctype, json_t *j,
                          const lo_tape_fault *f)
 {
@@ -61,6 +67,7 @@ void twin_exch_serve_raw(twin_exch *x, const lo_tape_entry *e, const lo_tape_fau
     x->status = 200;
     if (s && looks_sse(s)) {
         x->stream = true;
+        twin_exch_watch(x);
         twin_send_raw_sse(x->res, s, f);
     } else if (s) {
         twin_send(x->res, 200, ctype, s, strlen(s), f);

@@ -196,6 +196,7 @@ static void send_array(twin_exch *x, json_t *chunks, const lo_tape_fault *f)
         free(s);
         parts[i] = lo_buf_steal(&b);
     }
+    twin_exch_watch(x);
     twin_send_parts(x->res, 200, CTYPE, parts, n, f);
 }
 
@@ -209,6 +210,7 @@ static void send_sse(twin_exch *x, json_t *chunks, const lo_tape_fault *f)
     }
     for (size_t i = 0; i < n; i++)
         ev[i] = twin_sse_event(NULL, json_incref(json_array_get(chunks, i)), "\r\n\r\n");
+    twin_exch_watch(x);
     twin_send_events(x->res, ev, n, f);
 }
 

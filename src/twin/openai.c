@@ -471,6 +471,7 @@ static void serve_entry(twin_exch *x, const json_t *b, enum twin_api api,
         send_error(x, 500, NULL, NULL, "out of memory in the twin");
         return;
     }
+    twin_exch_watch(x);
     twin_send_events(x->res, ev, n, f);
     x->status = 200;
     twin_exch_done(x);

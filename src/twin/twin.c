@@ -108,11 +108,35 @@ struct feed {
     size_t off;     /* bytes of parts[next] already sent */
     int64_t due;    /* monotonic ms before which nothing is sent */
     long drip_ms;
+    lo_twin *t;     /* set by twin_watch_next: log a stream the client left */
+    char what[240];
 };
+
+/* The label for the next twin_send_parts on this thread: handlers run on
+ * the server's thread and send once, so the exchange that is answering
+ * names its stream without every send function carrying it. */
+static _Thread_local struct {
+    lo_twin *t;
+    char what[240];
+} next_watch;
+
+void twin_watch_next(lo_twin *t, const char *fmt, ...)
+{
+    next_watch.t = t;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(next_watch.what, sizeof next_watch.what, fmt, ap);
+    va_end(ap);
+}
 
 static void feed_free(void *ud)
 {
     struct feed *f = ud;
+    /* the server frees a stream early only when the client went away (or
+     * the twin is stopping): the twin goes on serving, the log says so */
+    if (f->t && f->next < f->n)
+        twin_log(f->t, "%s: the client closed the stream after %zu of %zu parts", f->what,
+                 f->next, f->n);
     for (size_t i = 0; i < f->n; i++)
         free(f->parts[i]);
     free(f->parts);
@@ -160,6 +184,9 @@ void twin_send_parts(lo_http_response *res, int status, const char *ctype, char 
     }
     fd->parts = parts;
     fd->n = n;
+    fd->t = next_watch.t;
+    memcpy(fd->what, next_watch.what, sizeof fd->what);
+    next_watch.t = NULL;
     /* cut_after: the parts past the cut are never sent */
     if (f && f->cut_after >= 0 && (size_t)f->cut_after < n)
         fd->n = (size_t)f->cut_after;

@@ -37,6 +37,10 @@ struct lo_twin {
 
 /* ---- twin.c: services for the provider files ---- */
 
+/* Name the next response this thread sends (printf-style): should the
+ * client leave before its end, the twin logs "<label>: the client closed
+ * the stream after N of M parts". twin_exch_watch uses it. */
+void twin_watch_next(lo_twin *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The monotonic clock, in ms. */
 int64_t twin_mono_ms(void);
 /* One log line (printf-style); never give it a key. */
@@ -86,6 +90,8 @@ long twin_exch_number(twin_exch *x, const char *prefix, const char *salt, size_t
 long twin_exch_call(twin_exch *x);
 /* The request's log line: "PROVIDER METHOD PATH STATUS [call=N] [tape=F:L] [stream]". */
 void twin_exch_done(twin_exch *x);
+/* Before sending a stream: label it for the disconnect log line. */
+void twin_exch_watch(const twin_exch *x);
 /* Answer j (consumed) as JSON with the fault's latency and malformed (f may
  * be NULL), then log. */
 void twin_exch_send_json(twin_exch *x, int status, const char *ctype, json_t *j,
