@@ -270,7 +270,7 @@ static void record_and_replay(void **state)
     /* proxied, not recorded: count_tokens and a model list */
     json_t *j = NULL;
     assert_int_equal(tt_post_json(rec, "/v1/messages/count_tokens", AH,
-                                  json_pack("{s:s, s:O}", "model", "claude-sonnet-4-5",
+                                  json_pack("{s:s, s:o}", "model", "claude-sonnet-4-5",
                                             "messages", user_msg("hi")),
                                   &j),
                      200);
