@@ -52,7 +52,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB      := $(LIBDIR)/liblightsout.a
 BIN      := $(BINDIR)/lightsout
 
-.PHONY: all test test-slow unit e2e asan fuzz fuzz-run bench demo clean help check-tools
+.PHONY: all test test-slow test-agents unit e2e asan fuzz fuzz-run bench demo clean help check-tools
 all: $(BIN) $(LIB)
 
 $(BUILD)/obj/%.o: %.c
@@ -94,6 +94,12 @@ test-slow: $(BIN) $(TEST_BIN)
 	  LIGHTSOUT_MODELS=$(abspath data/models.json) \
 	  $(PROVE) --exec '' --timer $(sort $(wildcard tests/slow/*.t))
 
+# The real CLI agents (claude, codex, gemini) against the twins; each one
+# not installed is skipped. Needs their own installs, so not in `make test`.
+test-agents: $(BIN)
+	LIGHTSOUT=$(abspath $(BIN)) LIGHTSOUT_MODELS=$(abspath data/models.json) \
+	  $(PROVE) --exec '' --timer $(sort $(wildcard tests/agents/*.t))
+
 unit: $(TEST_BIN)
 	CMOCKA_MESSAGE_OUTPUT=TAP LO_TESTDATA=$(abspath tests/data) \
 	  LIGHTSOUT_MODELS=$(abspath data/models.json) $(PROVE) --exec '' $(TEST_BIN)
@@ -133,6 +139,7 @@ help:
 	@echo "make            build bin/lightsout and lib/liblightsout.a"
 	@echo "make test       the whole suite through prove (under five minutes)"
 	@echo "make test-slow  the slow checks"
+	@echo "make test-agents  the real claude/codex/gemini CLIs against the twins (skips missing ones)"
 	@echo "make asan       the suite under ASan + UBSan (clang)"
 	@echo "make fuzz       build the libFuzzer targets; make fuzz-run FUZZ_SECONDS=N runs them"
 	@echo "make bench      benchmarks; figures go to docs/PERFORMANCE.md"

@@ -41,7 +41,12 @@ typedef struct lo_tape_fault {
     long cut_after;      /* streams: end after this many events; -1 = never */
     bool malformed;      /* the body (or a stream event) is not valid JSON */
     long drip_ms;        /* streams: delay between events; 0 = none */
+    long every;          /* only on calls that are multiples of this; 0 = all */
 } lo_tape_fault;
+
+/* A fault given as JSON text with the keys of a tape's "fault" (for a
+ * whole twin: lo_twin_config.fault). LO_EINVAL with a message on error. */
+int lo_tape_fault_parse(const char *json, lo_tape_fault *out, lo_error *err);
 
 typedef struct lo_tape_entry {
     const char *file;    /* the tape's path as given to lo_tape_load */
@@ -50,6 +55,7 @@ typedef struct lo_tape_entry {
     json_t *reply;       /* the provider-neutral "reply" object, or NULL */
     json_t *raw;         /* "raw": a JSON value or a string served as is, or NULL */
     lo_tape_fault fault;
+    struct lo_tape_regex *re; /* the compiled match.*_re patterns (private) */
 } lo_tape_entry;
 
 typedef struct lo_tape lo_tape;
@@ -74,6 +80,7 @@ typedef struct lo_twin_request_view {
     const char *tool_result_text; /* text of the last tool result */
     const char *const *tools;     /* names of the tools offered */
     size_t n_tools;
+    long messages;                /* messages (input items, contents) in the request */
 } lo_twin_request_view;
 
 /* The first entry of tapes[0..n) whose matcher fits req, or NULL. On NULL,
@@ -116,6 +123,20 @@ typedef struct lo_twin_config {
     /* Smallest prompt prefix the simulated prompt cache keeps, in tokens;
      * 0 = each provider's own (docs/twins.md, "Prompt caching"). */
     int64_t cache_min_tokens;
+    /* A fault for the whole twin (copied; NULL = none): its status answers
+     * every generation call it selects (fault.every) before the tapes; its
+     * other fields apply to what tapes answer, where an entry's own fault
+     * does not set them. */
+    const lo_tape_fault *fault;
+    /* The largest request body; 0 = 10 MiB. A larger one gets 413. */
+    size_t max_body;
+    /* Record mode: every request is proxied to upstream ("https://host",
+     * optionally with a path prefix) with the client's own headers, and each
+     * generation exchange is appended to record_path (created or replaced)
+     * as a tape entry; tapes, api_key and fault are then not used. API keys
+     * and auth headers are never written (docs/twins.md, "Record mode"). */
+    const char *upstream;
+    const char *record_path;
 } lo_twin_config;
 
 typedef struct lo_twin lo_twin;

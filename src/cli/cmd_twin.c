@@ -17,6 +17,12 @@ static const cli_flag flags[] = {
     {"log", 0, "FILE", "append one line per request to FILE (default: stderr)"},
     {"cache-min-tokens", 0, "N",
      "smallest prompt prefix the simulated prompt cache keeps (default: each provider's)"},
+    {"max-body", 0, "SIZE", "largest request body (default 10MB); a larger one gets 413"},
+    {"fault", 0, "JSON",
+     "a fault for every generation call, as a tape's \"fault\" (e.g. '{\"status\":529,\"every\":3}')"},
+    {"record", 0, NULL, "record mode: proxy to --upstream and write what passed as a tape"},
+    {"upstream", 0, "URL", "record mode: the real API (e.g. https://api.anthropic.com)"},
+    {"out", 'o', "FILE", "record mode: the tape to write (default: the first --tape)"},
     {0},
 };
 
@@ -24,7 +30,9 @@ static const cli_flag flags[] = {
 
 typedef struct opts {
     long port;
-    int64_t cache_min;
+    int64_t cache_min, max_body;
+    const char *fault, *upstream, *out;
+    bool record;
     const char *bind, *api_key, *log;
     const char *tapes[MAX_TAPES];
     size_t n_tapes;
@@ -61,6 +69,16 @@ static int on_flag(int idx, const char *arg, void *ud)
             return EXIT_USAGE;
         }
         break;
+    case 6:
+        if (lo_parse_size(arg, &o->max_body) || o->max_body < 1) {
+            cli_error("twin", "--max-body wants a size such as 64KB or 10MB, not '%s'", arg);
+            return EXIT_USAGE;
+        }
+        break;
+    case 7: o->fault = arg; break;
+    case 8: o->record = true; break;
+    case 9: o->upstream = arg; break;
+    case 10: o->out = arg; break;
     }
     return 0;
 }
@@ -85,7 +103,28 @@ static int serve(opts *o, const char *provider)
     if (mask == LO_TWIN_ALL)
         mask = lo_twin_supported();
     if (mask & ~lo_twin_supported()) {
-        cli_error("twin", "%s: not yet: anthropic and openai only in this build", provider);
+        cli_error("twin", "%s: not served by this build", provider);
+        return EXIT_USAGE;
+    }
+    /* record mode writes a tape instead of reading them */
+    const char *out = o->out ? o->out : o->n_tapes ? o->tapes[0] : NULL;
+    if (o->record && (!o->upstream || !out)) {
+        cli_error("twin", "--record needs --upstream URL and a tape to write (--out FILE)");
+        return EXIT_USAGE;
+    }
+    if (!o->record && (o->upstream || o->out)) {
+        cli_error("twin", "--upstream and --out are for record mode: add --record");
+        return EXIT_USAGE;
+    }
+    if (o->record && (o->api_key || o->fault)) {
+        cli_error("twin", "--record passes the client's key on and injects no faults: "
+                          "drop --%s", o->api_key ? "api-key" : "fault");
+        return EXIT_USAGE;
+    }
+    lo_tape_fault fault;
+    lo_error ferr = {0};
+    if (o->fault && lo_tape_fault_parse(o->fault, &fault, &ferr)) {
+        cli_error("twin", "--fault: %s", ferr.msg);
         return EXIT_USAGE;
     }
     lo_tape *tapes[MAX_TAPES];
@@ -93,7 +132,7 @@ static int serve(opts *o, const char *provider)
     int rc = EXIT_OK;
     FILE *logf = stderr;
     lo_twin *t = NULL;
-    for (; n < o->n_tapes; n++) {
+    for (; !o->record && n < o->n_tapes; n++) {
         if (!(tapes[n] = lo_tape_load(o->tapes[n], &err))) {
             cli_error("twin", "%s", err.msg);
             rc = EXIT_USAGE;
@@ -116,7 +155,10 @@ static int serve(opts *o, const char *provider)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     lo_twin_config cfg = {.providers = mask, .bind = o->bind, .port = (int)o->port,
                           .tapes = tapes, .n_tapes = n, .api_key = o->api_key,
-                          .log = log_line, .log_ud = logf, .cache_min_tokens = o->cache_min};
+                          .log = log_line, .log_ud = logf, .cache_min_tokens = o->cache_min,
+                          .fault = o->fault ? &fault : NULL, .max_body = (size_t)o->max_body,
+                          .upstream = o->record ? o->upstream : NULL,
+                          .record_path = o->record ? out : NULL};
     if (!(t = lo_twin_start(&cfg, &err))) {
         cli_error("twin", "%s", err.msg);
         rc = err.code == LO_EIO ? EXIT_FAIL : EXIT_USAGE;
@@ -125,25 +167,33 @@ static int serve(opts *o, const char *provider)
     const char *url = lo_twin_base_url(t);
     printf("%s twin listening on %s\n", provider, url);
     /* the key is the user's own choice on this command line, shown so the
-     * line can be pasted; without one any non-empty key is accepted */
+     * line can be pasted; without one any non-empty key is accepted. In
+     * record mode the client's real key goes upstream: none is printed. */
     const char *key = o->api_key ? o->api_key : "twin-any-key";
     if (mask & LO_TWIN_ANTHROPIC) {
         printf("export ANTHROPIC_BASE_URL=%s\n", url);
-        printf("export ANTHROPIC_API_KEY=%s\n", key);
+        if (!o->record)
+            printf("export ANTHROPIC_API_KEY=%s\n", key);
     }
     if (mask & LO_TWIN_OPENAI) {
         /* the OpenAI SDKs expect the /v1 in the base URL */
         printf("export OPENAI_BASE_URL=%s/v1\n", url);
-        printf("export OPENAI_API_KEY=%s\n", key);
+        if (!o->record)
+            printf("export OPENAI_API_KEY=%s\n", key);
     }
     if (mask & LO_TWIN_GEMINI) {
         /* the Gemini SDKs add /v1beta themselves */
         printf("export GEMINI_BASE_URL=%s\n", url);
-        printf("export GEMINI_API_KEY=%s\n", key);
+        if (!o->record)
+            printf("export GEMINI_API_KEY=%s\n", key);
     }
     fflush(stdout);
-    fprintf(stderr, "lightsout twin: %zu tape entr%s from %zu file%s; Ctrl-C stops\n", entries,
-            entries == 1 ? "y" : "ies", n, n == 1 ? "" : "s");
+    if (o->record)
+        fprintf(stderr, "lightsout twin: recording to %s, proxying to %s; your own API key is "
+                        "passed on, never written; Ctrl-C stops\n", out, o->upstream);
+    else
+        fprintf(stderr, "lightsout twin: %zu tape entr%s from %zu file%s; Ctrl-C stops\n",
+                entries, entries == 1 ? "y" : "ies", n, n == 1 ? "" : "s");
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
         ;
@@ -178,13 +228,16 @@ static int run(int argc, char **argv)
 const cli_command cmd_twin = {
     .name = "twin",
     .usage = "serve PROVIDER [--port N] [--bind ADDR] [--tape FILE]... [--api-key KEY] "
-             "[--log FILE] [--cache-min-tokens N]",
+             "[--log FILE] [--cache-min-tokens N] [--max-body SIZE] [--fault JSON] "
+             "[--record --upstream URL [--out FILE]]",
     .summary = "digital twin of a model provider's API, answering from tapes",
     .details = "PROVIDER is anthropic, openai, gemini or all. The twin\n"
                "serves the provider's real endpoints, validation, errors and streams on\n"
                "loopback; it prints its base URL and the environment variables to\n"
                "export, logs one line per request, and stops cleanly on Ctrl-C or\n"
-               "SIGTERM. Tapes are JSONL files of canned exchanges: see docs/twins.md.",
+               "SIGTERM. Tapes are JSONL files of canned exchanges: see docs/twins.md.\n"
+               "With --record it proxies to the real API instead and writes each\n"
+               "exchange to a tape (keys and auth headers are never written).",
     .flags = flags,
     .run = run,
 };

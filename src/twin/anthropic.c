@@ -138,9 +138,10 @@ static void content_text(const json_t *c, bool results, lo_buf *out)
     }
 }
 
-static void view_build(const json_t *b, twin_view *v)
+void twin_anthropic_view(const json_t *b, twin_view *v)
 {
     json_t *msgs = json_object_get(b, "messages");
+    v->messages = (long)json_array_size(msgs);
     for (size_t i = json_array_size(msgs); i-- > 0;) {
         json_t *m = json_array_get(msgs, i);
         if (lo_str_eq(twin_jstr(m, "role"), "user")) {
@@ -352,16 +353,19 @@ static void stream_events(twin_events *l, const json_t *msg)
     push(l, "message_stop", json_pack("{s:s}", "type", "message_stop"));
 }
 
+/* e is NULL when the twin's own fault answers before the tapes. */
 static void serve_entry(twin_exch *x, const json_t *b, const lo_tape_entry *e,
                         const lo_llm_model *model)
 {
-    const lo_tape_fault *f = &e->fault;
+    lo_tape_fault fv;
+    twin_fault_for(x, e, &fv);
+    const lo_tape_fault *f = &fv;
     if (f->status) {
         send_error_f(x, f->status, f, "%s", error_message(f->status));
         return;
     }
     if (e->raw) {
-        twin_exch_serve_raw(x, e, "application/json");
+        twin_exch_serve_raw(x, e, f, "application/json");
         return;
     }
     const json_t *r = e->reply;
@@ -399,6 +403,7 @@ static void serve_entry(twin_exch *x, const json_t *b, const lo_tape_entry *e,
         send_error_f(x, 500, NULL, "out of memory in the twin");
         return;
     }
+    twin_exch_watch(x);
     twin_send_events(x->res, ev, n, f);
     x->status = 200;
     twin_exch_done(x);
@@ -424,9 +429,14 @@ static void h_messages(const lo_http_request *req, lo_http_response *res, void *
     }
     x.stream = json_is_true(json_object_get(b, "stream"));
     twin_exch_call(&x);
+    if (twin_fault_preempts(&x)) {
+        serve_entry(&x, b, NULL, m);
+        json_decref(b);
+        return;
+    }
     twin_view view;
     twin_view_init(&view);
-    view_build(b, &view);
+    twin_anthropic_view(b, &view);
     char why[1500];
     const lo_tape_entry *e = twin_view_match(&x, &view, twin_jstr(b, "model"), why, sizeof why);
     twin_view_release(&view);

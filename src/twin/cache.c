@@ -13,7 +13,6 @@
  * enough to be cached at all. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "twin/twin_internal.h"
 
@@ -33,9 +32,7 @@ struct twin_cache_slot {
 
 int64_t twin_now_ms(lo_twin *t)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + atomic_load(&t->clock_skew_ms);
+    return twin_mono_ms() + atomic_load(&t->clock_skew_ms);
 }
 
 void lo_twin_clock_advance(lo_twin *t, int64_t ms)

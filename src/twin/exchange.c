@@ -38,6 +38,12 @@ void twin_exch_done(twin_exch *x)
              call, tape, x->stream ? " stream" : "");
 }
 
+void twin_exch_watch(const twin_exch *x)
+{
+    twin_watch_next(x->t, "%s %s %s call=%ld", x->provider, x->req->method, x->req->path,
+                    x->call);
+}
+
 void twin_exch_send_json(twin_exch *x, int status, const char *ctype, json_t *j,
                          const lo_tape_fault *f)
 {
@@ -54,20 +60,56 @@ static bool looks_sse(const char *s)
     return lo_str_starts(s, "event:") || lo_str_starts(s, "data:") || lo_str_starts(s, ":");
 }
 
-void twin_exch_serve_raw(twin_exch *x, const lo_tape_entry *e, const char *ctype)
+void twin_exch_serve_raw(twin_exch *x, const lo_tape_entry *e, const lo_tape_fault *f,
+                         const char *ctype)
 {
     const char *s = json_string_value(e->raw);
     x->status = 200;
     if (s && looks_sse(s)) {
         x->stream = true;
-        twin_send_raw_sse(x->res, s, &e->fault);
+        twin_exch_watch(x);
+        twin_send_raw_sse(x->res, s, f);
     } else if (s) {
-        twin_send(x->res, 200, ctype, s, strlen(s), &e->fault);
+        twin_send(x->res, 200, ctype, s, strlen(s), f);
     } else {
-        twin_exch_send_json(x, 200, ctype, json_incref(e->raw), &e->fault);
+        twin_exch_send_json(x, 200, ctype, json_incref(e->raw), f);
         return;
     }
     twin_exch_done(x);
+}
+
+static bool fires(const lo_tape_fault *f, long call)
+{
+    return f->every <= 1 || (call > 0 && call % f->every == 0);
+}
+
+void twin_fault_for(const twin_exch *x, const lo_tape_entry *e, lo_tape_fault *out)
+{
+    *out = (lo_tape_fault){.retry_after_s = -1, .cut_after = -1};
+    const lo_tape_fault *layers[2] = {x->t->has_fault ? &x->t->fault : NULL,
+                                      e ? &e->fault : NULL};
+    for (int i = 0; i < 2; i++) {
+        const lo_tape_fault *f = layers[i];
+        if (!f || !fires(f, x->call))
+            continue;
+        if (f->status)
+            out->status = f->status;
+        if (f->retry_after_s >= 0)
+            out->retry_after_s = f->retry_after_s;
+        if (f->latency_ms)
+            out->latency_ms = f->latency_ms;
+        if (f->cut_after >= 0)
+            out->cut_after = f->cut_after;
+        if (f->malformed)
+            out->malformed = true;
+        if (f->drip_ms)
+            out->drip_ms = f->drip_ms;
+    }
+}
+
+bool twin_fault_preempts(const twin_exch *x)
+{
+    return x->t->has_fault && x->t->fault.status && fires(&x->t->fault, x->call);
 }
 
 long twin_retry_after(lo_http_response *res, int status, const lo_tape_fault *f)
@@ -126,6 +168,7 @@ const lo_tape_entry *twin_view_match(twin_exch *x, const twin_view *v, const cha
         .tool_result_text = v->has_result ? (v->result.data ? v->result.data : "") : NULL,
         .tools = v->tools,
         .n_tools = v->n_tools,
+        .messages = v->messages,
     };
     const lo_tape_entry *e = lo_tape_match(x->t->tapes, x->t->n_tapes, &rv, why, why_len);
     x->entry = e;

@@ -129,9 +129,10 @@ static void strings_of(const json_t *v, lo_buf *out)
     }
 }
 
-static void view_build(const json_t *b, twin_view *v)
+void twin_gemini_view(const json_t *b, twin_view *v)
 {
     const json_t *contents = json_object_get(b, "contents");
+    v->messages = (long)json_array_size(contents);
     for (size_t i = json_array_size(contents); i-- > 0;) {
         const json_t *c = json_array_get(contents, i);
         if (lo_str_eq(jstr(c, "role"), "model"))
@@ -195,6 +196,7 @@ static void send_array(twin_exch *x, json_t *chunks, const lo_tape_fault *f)
         free(s);
         parts[i] = lo_buf_steal(&b);
     }
+    twin_exch_watch(x);
     twin_send_parts(x->res, 200, CTYPE, parts, n, f);
 }
 
@@ -208,21 +210,25 @@ static void send_sse(twin_exch *x, json_t *chunks, const lo_tape_fault *f)
     }
     for (size_t i = 0; i < n; i++)
         ev[i] = twin_sse_event(NULL, json_incref(json_array_get(chunks, i)), "\r\n\r\n");
+    twin_exch_watch(x);
     twin_send_events(x->res, ev, n, f);
 }
 
 /* ------------------------------------------------------------ serving */
 
+/* e is NULL when the twin's own fault answers before the tapes. */
 static void serve_entry(twin_exch *x, const json_t *b, const lo_llm_model *model, bool sse,
                         const lo_tape_entry *e)
 {
-    const lo_tape_fault *f = &e->fault;
+    lo_tape_fault fv;
+    twin_fault_for(x, e, &fv);
+    const lo_tape_fault *f = &fv;
     if (f->status) {
         send_error_full(x, f->status, fault_message(f->status), NULL, f);
         return;
     }
     if (e->raw) {
-        twin_exch_serve_raw(x, e, CTYPE);
+        twin_exch_serve_raw(x, e, f, CTYPE);
         return;
     }
     twin_gemini_reply rd;
@@ -316,9 +322,14 @@ static void h_post(const lo_http_request *req, lo_http_response *res, void *ud)
     const char *alt = lo_http_query_param(req, "alt");
     bool sse = lo_str_eq(alt, "sse");
     twin_exch_call(&x);
+    if (twin_fault_preempts(&x)) {
+        serve_entry(&x, b, model, sse, NULL);
+        json_decref(b);
+        return;
+    }
     twin_view view;
     twin_view_init(&view);
-    view_build(b, &view);
+    twin_gemini_view(b, &view);
     char why[1500];
     const lo_tape_entry *e = twin_view_match(&x, &view, name, why, sizeof why);
     twin_view_release(&view);

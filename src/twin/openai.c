@@ -146,9 +146,10 @@ static void content_text(const json_t *c, lo_buf *out)
     }
 }
 
-static void view_build(const json_t *b, enum twin_api api, twin_view *v)
+void twin_openai_view(const json_t *b, enum twin_api api, twin_view *v)
 {
     const json_t *items = json_object_get(b, api == TWIN_CHAT ? "messages" : "input");
+    v->messages = json_is_string(items) ? 1 : (long)json_array_size(items);
     if (json_is_string(items))
         lo_buf_puts(&v->user, json_string_value(items));
     for (size_t i = json_array_size(items); i-- > 0;) {
@@ -425,10 +426,13 @@ static void ratelimit_headers(twin_exch *x, int64_t tokens)
     lo_http_add_header(x->res, "x-ratelimit-reset-tokens", "0s");
 }
 
+/* e is NULL when the twin's own fault answers before the tapes. */
 static void serve_entry(twin_exch *x, const json_t *b, enum twin_api api,
                         const lo_tape_entry *e)
 {
-    const lo_tape_fault *f = &e->fault;
+    lo_tape_fault fv;
+    twin_fault_for(x, e, &fv);
+    const lo_tape_fault *f = &fv;
     if (f->status) {
         twin_verdict v = {0};
         bad(&v, f->status, NULL, error_code(f->status), "%s", error_message(f->status));
@@ -436,7 +440,7 @@ static void serve_entry(twin_exch *x, const json_t *b, enum twin_api api,
         return;
     }
     if (e->raw) {
-        twin_exch_serve_raw(x, e, "application/json");
+        twin_exch_serve_raw(x, e, f, "application/json");
         return;
     }
     const json_t *r = e->reply;
@@ -467,6 +471,7 @@ static void serve_entry(twin_exch *x, const json_t *b, enum twin_api api,
         send_error(x, 500, NULL, NULL, "out of memory in the twin");
         return;
     }
+    twin_exch_watch(x);
     twin_send_events(x->res, ev, n, f);
     x->status = 200;
     twin_exch_done(x);
@@ -492,9 +497,14 @@ static void generate(const lo_http_request *req, lo_http_response *res, lo_twin 
     }
     x.stream = json_is_true(json_object_get(b, "stream"));
     twin_exch_call(&x);
+    if (twin_fault_preempts(&x)) {
+        serve_entry(&x, b, api, NULL);
+        json_decref(b);
+        return;
+    }
     twin_view view;
     twin_view_init(&view);
-    view_build(b, api, &view);
+    twin_openai_view(b, api, &view);
     char why[1500];
     const lo_tape_entry *e = twin_view_match(&x, &view, jstr(b, "model"), why, sizeof why);
     twin_view_release(&view);

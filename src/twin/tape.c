@@ -1,10 +1,21 @@
 /* Tapes: JSONL files of canned exchanges, checked line by line when loaded
  * (so a typo fails at start-up, not on the request that needed the entry),
  * and the provider-neutral matcher that picks the entry for a request. */
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lightsout/twin.h"
+
+/* The match keys that take a POSIX extended regular expression, and the
+ * request field each is tried on. */
+enum { RE_PATH, RE_MODEL, RE_USER, RE_TOOL_RESULT, N_RE };
+static const char *const RE_KEYS[N_RE] = {"path_re", "model_re", "user_re", "tool_result_re"};
+
+struct lo_tape_regex {
+    bool set[N_RE];
+    regex_t re[N_RE];
+};
 
 struct lo_tape {
     char *name;
@@ -51,21 +62,27 @@ static int line_err(lo_error *err, const char *name, unsigned line, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (!line) /* not from a file: a fault given on its own */
+        return lo_error_set(err, LO_EINVAL, "%s", msg);
     return lo_error_at(err, LO_EINVAL, name, line, 0, "%s:%u: %s", name, line, msg);
 }
 
-static int check_match(const json_t *m, const char *name, unsigned line, lo_error *err)
+static int check_match(const json_t *m, lo_tape_entry *e, const char *name, unsigned line,
+                       lo_error *err)
 {
     static const char *const keys[] = {"path", "model", "call", "user", "tool_result",
-                                       "tools", NULL};
+                                       "tools", "messages", "path_re", "model_re", "user_re",
+                                       "tool_result_re", NULL};
     const char *bad;
     if (!json_is_object(m))
         return line_err(err, name, line, "\"match\" must be an object");
     if (!only_keys(m, keys, &bad))
         return line_err(err, name, line,
                         "unknown key \"match.%s\" (known: path, model, call, user, "
-                        "tool_result, tools)", bad);
-    static const char *const strs[] = {"path", "model", "user", "tool_result", NULL};
+                        "tool_result, tools, messages, and path_re, model_re, user_re, "
+                        "tool_result_re)", bad);
+    static const char *const strs[] = {"path", "model", "user", "tool_result", "path_re",
+                                       "model_re", "user_re", "tool_result_re", NULL};
     for (size_t i = 0; strs[i]; i++) {
         json_t *v = json_object_get(m, strs[i]);
         if (v && !json_is_string(v))
@@ -74,6 +91,8 @@ static int check_match(const json_t *m, const char *name, unsigned line, lo_erro
     json_t *c = json_object_get(m, "call");
     if (c && (!json_is_integer(c) || json_integer_value(c) < 1))
         return line_err(err, name, line, "\"match.call\" must be an integer from 1");
+    if (nonneg(m, "messages") == -2)
+        return line_err(err, name, line, "\"match.messages\" must be a non-negative integer");
     json_t *tools = json_object_get(m, "tools");
     if (tools) {
         size_t i;
@@ -82,6 +101,21 @@ static int check_match(const json_t *m, const char *name, unsigned line, lo_erro
             return line_err(err, name, line, "\"match.tools\" must be an array of tool names");
         json_array_foreach(tools, i, v) if (!json_is_string(v))
             return line_err(err, name, line, "\"match.tools[%zu]\" must be a string", i);
+    }
+    for (int k = 0; k < N_RE; k++) {
+        const char *pat = json_string_value(json_object_get(m, RE_KEYS[k]));
+        if (!pat)
+            continue;
+        if (!e->re && !(e->re = lo_calloc(1, sizeof *e->re)))
+            return lo_error_set(err, LO_ENOMEM, "out of memory");
+        int rc = regcomp(&e->re->re[k], pat, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char msg[200];
+            /* a failed regcomp holds nothing to regfree (set[k] stays false) */
+            regerror(rc, &e->re->re[k], msg, sizeof msg);
+            return line_err(err, name, line, "\"match.%s\": %s", RE_KEYS[k], msg);
+        }
+        e->re->set[k] = true;
     }
     return 0;
 }
@@ -159,14 +193,14 @@ static int check_fault(const json_t *f, lo_tape_fault *out, const char *name, un
                        lo_error *err)
 {
     static const char *const keys[] = {"status", "retry_after", "latency_ms", "cut_after",
-                                       "malformed", "drip_ms", NULL};
+                                       "malformed", "drip_ms", "every", NULL};
     const char *bad;
     if (!json_is_object(f))
         return line_err(err, name, line, "\"fault\" must be an object");
     if (!only_keys(f, keys, &bad))
         return line_err(err, name, line,
                         "unknown key \"fault.%s\" (known: status, retry_after, latency_ms, "
-                        "cut_after, malformed, drip_ms)", bad);
+                        "cut_after, malformed, drip_ms, every)", bad);
     json_t *s = json_object_get(f, "status");
     if (s) {
         if (!json_is_integer(s) || json_integer_value(s) < 400 || json_integer_value(s) > 599)
@@ -174,8 +208,9 @@ static int check_fault(const json_t *f, lo_tape_fault *out, const char *name, un
                             "\"fault.status\" must be an HTTP error status (400-599)");
         out->status = (int)json_integer_value(s);
     }
-    static const char *const nums[] = {"retry_after", "latency_ms", "cut_after", "drip_ms", NULL};
-    long vals[4];
+    static const char *const nums[] = {"retry_after", "latency_ms", "cut_after", "drip_ms",
+                                       "every", NULL};
+    long vals[5];
     for (size_t i = 0; nums[i]; i++) {
         vals[i] = nonneg(f, nums[i]);
         if (vals[i] == -2)
@@ -186,11 +221,26 @@ static int check_fault(const json_t *f, lo_tape_fault *out, const char *name, un
     out->latency_ms = vals[1] < 0 ? 0 : vals[1];
     out->cut_after = vals[2];
     out->drip_ms = vals[3] < 0 ? 0 : vals[3];
+    out->every = vals[4] < 0 ? 0 : vals[4];
     json_t *m = json_object_get(f, "malformed");
     if (m && !json_is_boolean(m))
         return line_err(err, name, line, "\"fault.malformed\" must be true or false");
     out->malformed = json_is_true(m);
     return 0;
+}
+
+int lo_tape_fault_parse(const char *json, lo_tape_fault *out, lo_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->retry_after_s = -1;
+    out->cut_after = -1;
+    json_error_t je;
+    json_t *f = json_loads(json ? json : "", 0, &je);
+    if (!f)
+        return lo_error_set(err, LO_EINVAL, "a fault must be a JSON object: %s", je.text);
+    int rc = check_fault(f, out, "fault", 0, err);
+    json_decref(f);
+    return rc;
 }
 
 /* Parse and check one line into e (which takes one reference to root). */
@@ -209,7 +259,7 @@ static int parse_entry(json_t *root, lo_tape_entry *e, const char *name, unsigne
     json_t *m = json_object_get(root, "match"), *r = json_object_get(root, "reply"),
            *raw = json_object_get(root, "raw"), *f = json_object_get(root, "fault");
     int rc;
-    if (m && (rc = check_match(m, name, line, err)))
+    if (m && (rc = check_match(m, e, name, line, err)))
         return rc;
     if (r && (rc = check_reply(r, name, line, err)))
         return rc;
@@ -220,6 +270,9 @@ static int parse_entry(json_t *root, lo_tape_entry *e, const char *name, unsigne
     if (!r && !raw && !e->fault.status)
         return line_err(err, name, line,
                         "an entry needs \"reply\", \"raw\" or a \"fault\" with a status");
+    if (!r && !raw && e->fault.every > 1)
+        return line_err(err, name, line,
+                        "\"fault.every\" needs a \"reply\" or \"raw\" for the other calls");
     if (raw && json_is_null(raw))
         return line_err(err, name, line, "\"raw\" must be a string or a JSON value, not null");
     e->match = json_incref(m);
@@ -230,6 +283,10 @@ static int parse_entry(json_t *root, lo_tape_entry *e, const char *name, unsigne
 
 static void entry_release(lo_tape_entry *e)
 {
+    for (int k = 0; e->re && k < N_RE; k++)
+        if (e->re->set[k])
+            regfree(&e->re->re[k]);
+    free(e->re);
     json_decref(e->match);
     json_decref(e->reply);
     json_decref(e->raw);
@@ -360,6 +417,23 @@ static int failures(const lo_tape_entry *e, const lo_twin_request_view *req, lo_
             FAIL("the request has no tool result (the entry wants one containing \"%.80s\")", s);
         else if (!strstr(req->tool_result_text, s))
             FAIL("the last tool result does not contain \"%.80s\"", s);
+    }
+    json_t *nm = json_object_get(m, "messages");
+    if (nm && json_integer_value(nm) != req->messages)
+        FAIL("the request has %ld messages, the entry wants %lld", req->messages,
+             (long long)json_integer_value(nm));
+    const char *field[N_RE] = {req->path, req->model, req->user_text, req->tool_result_text};
+    for (int k = 0; e->re && k < N_RE; k++) {
+        if (!e->re->set[k])
+            continue;
+        const char *pat = json_string_value(json_object_get(m, RE_KEYS[k]));
+        if (!field[k])
+            FAIL("the request has no %s (the entry wants one matching /%.80s/)",
+                 k == RE_TOOL_RESULT ? "tool result" : RE_KEYS[k], pat);
+        else if (regexec(&e->re->re[k], field[k], 0, NULL, 0) != 0)
+            FAIL("%s does not match /%.80s/",
+                 k == RE_PATH ? "the path" : k == RE_MODEL ? "the model"
+                 : k == RE_USER ? "the last user message" : "the last tool result", pat);
     }
     size_t i;
     json_t *v;

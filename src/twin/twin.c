@@ -90,7 +90,7 @@ bool twin_key_ok(const lo_twin *t, const char *key)
     return diff == 0;
 }
 
-static int64_t now_ms(void)
+int64_t twin_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -108,11 +108,35 @@ struct feed {
     size_t off;     /* bytes of parts[next] already sent */
     int64_t due;    /* monotonic ms before which nothing is sent */
     long drip_ms;
+    lo_twin *t;     /* set by twin_watch_next: log a stream the client left */
+    char what[240];
 };
+
+/* The label for the next twin_send_parts on this thread: handlers run on
+ * the server's thread and send once, so the exchange that is answering
+ * names its stream without every send function carrying it. */
+static _Thread_local struct {
+    lo_twin *t;
+    char what[240];
+} next_watch;
+
+void twin_watch_next(lo_twin *t, const char *fmt, ...)
+{
+    next_watch.t = t;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(next_watch.what, sizeof next_watch.what, fmt, ap);
+    va_end(ap);
+}
 
 static void feed_free(void *ud)
 {
     struct feed *f = ud;
+    /* the server frees a stream early only when the client went away (or
+     * the twin is stopping): the twin goes on serving, the log says so */
+    if (f->t && f->next < f->n)
+        twin_log(f->t, "%s: the client closed the stream after %zu of %zu parts", f->what,
+                 f->next, f->n);
     for (size_t i = 0; i < f->n; i++)
         free(f->parts[i]);
     free(f->parts);
@@ -124,7 +148,7 @@ static ssize_t feed_produce(void *ud, char *buf, size_t max)
     struct feed *f = ud;
     if (f->next >= f->n)
         return -1;
-    if (now_ms() < f->due)
+    if (twin_mono_ms() < f->due)
         return 0;
     const char *p = f->parts[f->next];
     size_t left = strlen(p) - f->off;
@@ -134,7 +158,7 @@ static ssize_t feed_produce(void *ud, char *buf, size_t max)
     if (f->off == strlen(p)) {
         f->next++;
         f->off = 0;
-        f->due = now_ms() + f->drip_ms;
+        f->due = twin_mono_ms() + f->drip_ms;
     }
     return (ssize_t)k;
 }
@@ -160,12 +184,15 @@ void twin_send_parts(lo_http_response *res, int status, const char *ctype, char 
     }
     fd->parts = parts;
     fd->n = n;
+    fd->t = next_watch.t;
+    memcpy(fd->what, next_watch.what, sizeof fd->what);
+    next_watch.t = NULL;
     /* cut_after: the parts past the cut are never sent */
     if (f && f->cut_after >= 0 && (size_t)f->cut_after < n)
         fd->n = (size_t)f->cut_after;
     for (size_t i = fd->n; i < n; i++)
         free(parts[i]);
-    fd->due = now_ms() + (f ? f->latency_ms : 0);
+    fd->due = twin_mono_ms() + (f ? f->latency_ms : 0);
     fd->drip_ms = f ? f->drip_ms : 0;
     lo_http_stream(res, status, ctype, feed_produce, fd, feed_free);
 }
@@ -281,6 +308,10 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
     pthread_mutex_init(&t->cache_mu, NULL);
     atomic_init(&t->clock_skew_ms, 0);
     t->cache_min_tokens = cfg->cache_min_tokens;
+    if (cfg->fault) {
+        t->fault = *cfg->fault;
+        t->has_fault = true;
+    }
     t->log = cfg->log;
     t->log_ud = cfg->log_ud;
     if (cfg->n_tapes) {
@@ -295,10 +326,17 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
     if (lo_llm_catalog_load(cfg->models_path, &t->catalog, err))
         goto fail;
     /* Tapes can hold whole conversations; the server's log is not used
-     * (the twin writes its own line per request, with the tape entry). */
-    lo_http_config hc = {.bind = cfg->bind, .port = cfg->port, .threads = 4};
+     * (the twin writes its own line per request, with the tape entry).
+     * Record mode waits on the upstream in its handlers: more threads. */
+    lo_http_config hc = {.bind = cfg->bind, .port = cfg->port, .max_body = cfg->max_body,
+                         .threads = cfg->upstream ? 16 : 4};
     if (!(t->srv = lo_http_server_start(&hc, err)))
         goto fail;
+    if (cfg->upstream) {
+        if (twin_record_start(t, cfg->upstream, cfg->record_path, err))
+            goto fail;
+        goto started;
+    }
     /* Gemini's paths (/v1beta/...) collide with no one's; they go before
      * the catch-alls of the others. */
     if ((mask & LO_TWIN_GEMINI) &&
@@ -311,6 +349,7 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
         goto fail;
     if ((mask & LO_TWIN_ANTHROPIC) && twin_anthropic_routes(t, err))
         goto fail;
+started:;
     const char *host = cfg->bind && *cfg->bind ? cfg->bind : LO_HTTP_DEFAULT_BIND;
     /* 0.0.0.0 and :: listen everywhere; a client reaches them on loopback */
     if (!strcmp(host, "0.0.0.0"))
@@ -347,7 +386,10 @@ void lo_twin_stop(lo_twin *t)
 {
     if (!t)
         return;
+    /* record mode: in-flight upstream calls end first, so no handler waits */
+    twin_record_cancel(t);
     lo_http_server_stop(t->srv);
+    twin_record_stop(t);
     lo_llm_catalog_free(t->catalog);
     free(t->tapes);
     free(t->api_key);

@@ -29,11 +29,20 @@ struct lo_twin {
     struct twin_cache_slot *cache_slots;
     size_t cache_cap, cache_used;
     int64_t cache_min_tokens;      /* 0 = each provider's own minimum */
+    lo_tape_fault fault;           /* the whole twin's (lo_twin_config.fault) */
+    bool has_fault;
+    struct twin_recorder *rec;     /* record mode (record.c), or NULL */
     atomic_llong clock_skew_ms;    /* lo_twin_clock_advance */
 };
 
 /* ---- twin.c: services for the provider files ---- */
 
+/* Name the next response this thread sends (printf-style): should the
+ * client leave before its end, the twin logs "<label>: the client closed
+ * the stream after N of M parts". twin_exch_watch uses it. */
+void twin_watch_next(lo_twin *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The monotonic clock, in ms. */
+int64_t twin_mono_ms(void);
 /* One log line (printf-style); never give it a key. */
 void twin_log(lo_twin *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* prefix + n base62 characters derived from (salt, seed): deterministic ids. */
@@ -81,12 +90,22 @@ long twin_exch_number(twin_exch *x, const char *prefix, const char *salt, size_t
 long twin_exch_call(twin_exch *x);
 /* The request's log line: "PROVIDER METHOD PATH STATUS [call=N] [tape=F:L] [stream]". */
 void twin_exch_done(twin_exch *x);
+/* Before sending a stream: label it for the disconnect log line. */
+void twin_exch_watch(const twin_exch *x);
 /* Answer j (consumed) as JSON with the fault's latency and malformed (f may
  * be NULL), then log. */
 void twin_exch_send_json(twin_exch *x, int status, const char *ctype, json_t *j,
                          const lo_tape_fault *f);
-/* Serve a raw entry (a JSON value, an SSE text or bytes), then log. */
-void twin_exch_serve_raw(twin_exch *x, const lo_tape_entry *e, const char *ctype);
+/* Serve a raw entry (a JSON value, an SSE text or bytes) with fault f, then log. */
+void twin_exch_serve_raw(twin_exch *x, const lo_tape_entry *e, const lo_tape_fault *f,
+                         const char *ctype);
+/* The fault for answering entry e (NULL: none matched yet) on this call:
+ * the entry's where it sets a field, else the twin's own; each only on the
+ * calls its "every" selects. */
+void twin_fault_for(const twin_exch *x, const lo_tape_entry *e, lo_tape_fault *out);
+/* Whether the twin's own fault answers this call with an error status
+ * before any tape is consulted. */
+bool twin_fault_preempts(const twin_exch *x);
 /* The Retry-After header for an error status: the fault's, else 1 for 429,
  * 503 and 529. Returns the seconds sent, -1 for none. */
 long twin_retry_after(lo_http_response *res, int status, const lo_tape_fault *f);
@@ -95,6 +114,7 @@ long twin_retry_after(lo_http_response *res, int status, const lo_tape_fault *f)
 typedef struct twin_view {
     lo_buf user, result; /* text of the last user message / tool result */
     bool has_result;
+    long messages;       /* messages, input items or contents in the request */
     const char **tools;  /* borrowed names of the tools offered */
     size_t n_tools, cap;
 } twin_view;
@@ -148,6 +168,8 @@ size_t twin_piece(const char *s, size_t size);
 
 /* ---- the providers: their routes (twin.c registers them) ---- */
 int twin_anthropic_routes(lo_twin *t, lo_error *err);
+/* Each provider's request view (what the tapes match on), also for record.c. */
+void twin_anthropic_view(const json_t *b, twin_view *v);
 /* shared: also the model list and unknown paths (see twin.c) */
 int twin_openai_routes(lo_twin *t, bool shared, lo_error *err);
 /* shared: also every path outside /v1beta (Gemini served alone) */
@@ -160,6 +182,7 @@ int twin_openai_validate(lo_twin *t, const json_t *b, enum twin_api api, twin_ve
 /* Fill an OpenAI verdict (param, code may be NULL); returns -1. */
 int twin_openai_bad(twin_verdict *v, int status, const char *param, const char *code,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void twin_openai_view(const json_t *b, enum twin_api api, twin_view *v);
 /* A tool definition's function part (Chat nests it under "function"). */
 const json_t *twin_openai_tool_fn(const json_t *tl, enum twin_api api);
 /* openai_stream.c: the stream of a finished object (event strings owned by
@@ -171,6 +194,7 @@ char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n);
 enum twin_gemini_method { TWIN_GEMINI_GENERATE, TWIN_GEMINI_STREAM, TWIN_GEMINI_COUNT };
 /* A field by either proto spelling (camelCase first). */
 const json_t *twin_gemini_get(const json_t *j, const char *camel, const char *snake);
+void twin_gemini_view(const json_t *b, twin_view *v);
 /* gemini_validate.c: 0, or -1 with v filled. */
 int twin_gemini_validate(const json_t *b, enum twin_gemini_method m, twin_verdict *v);
 /* gemini_render.c: a reply as Gemini reports it. */
@@ -196,6 +220,33 @@ json_t *twin_gemini_chunks(const twin_gemini_reply *rd);
  * counting: count_tokens (no max_tokens). *model: the catalog entry. */
 int twin_anthropic_validate(lo_twin *t, const json_t *b, bool counting, twin_verdict *v,
                             const lo_llm_model **model);
+
+/* ---- record.c, record_parse.c: record mode ---- */
+
+typedef enum twin_record_kind {
+    TWIN_RECORD_NONE, /* proxied, not recorded (count_tokens, model lists, ...) */
+    TWIN_RECORD_ANTHROPIC,
+    TWIN_RECORD_RESPONSES,
+    TWIN_RECORD_CHAT,
+    TWIN_RECORD_GEMINI,
+} twin_record_kind;
+
+/* Which generation API a request path is, if any. */
+twin_record_kind twin_record_kind_of(const char *path);
+/* The tape entry for an exchange: match from the request body req (as the
+ * replaying twin will see it), reply from the upstream's answer (status,
+ * body: JSON or a stream), a fault for an error status; comment as given.
+ * NULL when out of memory. */
+json_t *twin_record_entry(twin_record_kind kind, const char *path, const json_t *req,
+                          long status, const char *body, size_t len, long retry_after,
+                          const char *comment);
+/* Start record mode on t: every request is proxied to upstream and each
+ * generation exchange appended to path. LO_EINVAL (bad URL), LO_EIO. */
+int twin_record_start(lo_twin *t, const char *upstream, const char *path, lo_error *err);
+/* Cancel what is in flight and wait for it; called before the server stops. */
+void twin_record_cancel(lo_twin *t);
+/* Close the tape; after the server stopped. */
+void twin_record_stop(lo_twin *t);
 
 /* ---- cache.c: prompt-cache simulation (docs/twins.md, "Prompt caching") ---- */
 

@@ -45,6 +45,7 @@ dummy_for() {
     *=*) echo key=value ;;
     *N | *NUM* | *COUNT* | *INT* | *PORT* | *USD* | *TOKENS*) echo 1 ;;
     *DUR* | *TIME* | *SECS*) echo 1s ;;
+    *SIZE* | *BYTES*) echo 1KB ;;
     *URL*) echo http://127.0.0.1:1/ ;;
     *FMT* | *FORMAT*) echo svg ;;
     *FILE* | *DIR* | *PATH*) echo "$tmp/dummy" ;;

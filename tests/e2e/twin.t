@@ -189,4 +189,85 @@ kill -TERM "$pid"
 wait "$pid"
 pid=""
 
+# ---- --max-body, --fault ----
+start_twin() { # start_twin OUTFILE ARGS...: sets pid and url (the Anthropic base URL)
+    local o=$1
+    shift
+    "$LIGHTSOUT" twin serve "$@" >"$o" 2>"$o.err" &
+    pid=$!
+    url=""
+    for _ in $(seq 100); do
+        url=$(sed -n 's/^export ANTHROPIC_BASE_URL=//p' "$o")
+        [ -n "$url" ] && break
+        sleep 0.05
+    done
+}
+stop_twin() {
+    kill -INT "$pid"
+    wait "$pid"
+    rc=$?
+    pid=""
+}
+start_twin "$tmp/fout" anthropic --port 0 --tape "$tape" --max-body 1KB \
+    --fault '{"status":529,"every":2}'
+big=$(printf '{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"%02000d"}]}' 0)
+res=$(msg k "$big")
+[ "$(tail -n1 <<<"$res")" = 413 ]
+ok $? "--max-body 1KB: a 2 KB body gets 413" "$res"
+r1=$(msg k "$hello")
+r2=$(msg k "$hello")
+[ "$(tail -n1 <<<"$r1")" = 200 ] && [ "$(tail -n1 <<<"$r2")" = 529 ] &&
+    [[ "$r2" == *'"type":"overloaded_error"'* ]]
+ok $? "--fault '{\"status\":529,\"every\":2}': call 1 answers, call 2 is overloaded" "$r1" "$r2"
+stop_twin
+[ "$rc" -eq 0 ]
+ok $? "the twin with --fault stops with exit 0" "exit $rc"
+
+run twin serve anthropic --fault '{"status":200}'
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"--fault"*"fault.status"* ]]
+ok $? "a bad --fault exits 2 naming the field" "exit $rc" "$stderr"
+run twin serve anthropic --max-body lots
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"--max-body"* ]]
+ok $? "a bad --max-body exits 2" "exit $rc" "$stderr"
+
+# ---- record mode: a twin playing the upstream, a recorder, a replay ----
+start_twin "$tmp/uout" anthropic --port 0 --tape "$tape"
+up=$url
+uppid=$pid
+start_twin "$tmp/rout" anthropic --port 0 --record --upstream "$up" --out "$tmp/rec.jsonl"
+grep -q '^export ANTHROPIC_BASE_URL=' "$tmp/rout" && ! grep -q API_KEY "$tmp/rout" &&
+    grep -q "recording to $tmp/rec.jsonl" "$tmp/rout.err"
+ok $? "--record prints the base URL, no key to export, and where it records" \
+    "$(cat "$tmp/rout" "$tmp/rout.err")"
+res=$(msg sk-live-SECRET-e2e "$hello")
+[ "$(tail -n1 <<<"$res")" = 200 ] && [[ "$res" == *'"text":"Hello! How can I help you today?"'* ]]
+ok $? "a request through the recorder gets the upstream's answer" "$res"
+res=$(msg sk-live-SECRET-e2e '{"model":"claude-sonnet-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"drip"}]}')
+[[ "$res" == "event: message_start"* ]] && [[ "$res" == *"event: message_stop"* ]]
+ok $? "a stream passes through the recorder" "$res"
+stop_twin
+rec_rc=$rc
+pid=$uppid
+stop_twin
+[ "$rec_rc" -eq 0 ] && [ "$(wc -l <"$tmp/rec.jsonl")" -eq 2 ] &&
+    ! grep -qi 'SECRET\|x-api-key\|authorization' "$tmp/rec.jsonl" &&
+    grep -q '"reply":{"text":"drip drip' "$tmp/rec.jsonl"
+ok $? "the recorded tape has both exchanges and no key or auth header" \
+    "exit $rec_rc" "$(cat "$tmp/rec.jsonl")"
+start_twin "$tmp/pout" anthropic --port 0 --tape "$tmp/rec.jsonl"
+res=$(msg k "$hello")
+[ "$(tail -n1 <<<"$res")" = 200 ] && [[ "$res" == *'"text":"Hello! How can I help you today?"'* ]]
+ok $? "the recorded tape replays" "$res" "$(cat "$tmp/pout.err")"
+stop_twin
+
+run twin serve anthropic --record --out "$tmp/x.jsonl"
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"--upstream"* ]]
+ok $? "--record without --upstream exits 2" "exit $rc" "$stderr"
+run twin serve anthropic --upstream http://127.0.0.1:1
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"--record"* ]]
+ok $? "--upstream without --record exits 2" "exit $rc" "$stderr"
+run twin serve anthropic --record --upstream ftp://x --out "$tmp/x.jsonl"
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"--upstream"* ]]
+ok $? "--record with an ftp:// upstream exits 2" "exit $rc" "$stderr"
+
 finish

@@ -867,11 +867,117 @@ static void calls_and_raw_sse(void **state)
     assert_int_equal(mask, LO_TWIN_ALL);
 }
 
+
+/* The regular-expression variants, the message count, and faults: "every",
+ * and a whole twin's own fault (lo_twin_config.fault). */
+static void tape_regex_messages_every(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"match\":{\"user_re\":\"^deploy (prod|staging)$\"},\"reply\":{\"text\":\"re\"}}\n"
+        "{\"match\":{\"model_re\":\"haiku\",\"messages\":3},\"reply\":{\"text\":\"m3\"}}\n"
+        "{\"match\":{\"tool_result_re\":\"[0-9]+ passed\"},\"reply\":{\"text\":\"tr\"}}\n"
+        "{\"match\":{\"path_re\":\"^/v1/(chat/)?completions$\"},\"reply\":{\"text\":\"p\"}}\n";
+    lo_error err = {0};
+    lo_tape *t = lo_tape_parse(text, strlen(text), "re.jsonl", &err);
+    assert_non_null(t);
+    lo_tape *tapes[] = {t};
+    struct {
+        lo_twin_request_view v;
+        const char *want;
+    } cases[] = {
+        {{.path = "/v1/messages", .model = "m", .user_text = "deploy prod"}, "re"},
+        {{.path = "/v1/messages", .model = "m", .user_text = "please deploy prod"}, NULL},
+        {{.path = "/v1/messages", .model = "claude-haiku-4-5", .user_text = "", .messages = 3},
+         "m3"},
+        {{.path = "/v1/messages", .model = "claude-haiku-4-5", .user_text = "", .messages = 1},
+         NULL},
+        {{.path = "/v1/messages", .model = "m", .user_text = "",
+          .tool_result_text = "12 passed, 0 failed"}, "tr"},
+        {{.path = "/v1/chat/completions", .model = "m", .user_text = ""}, "p"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char why[600];
+        const lo_tape_entry *e = lo_tape_match(tapes, 1, &cases[i].v, why, sizeof why);
+        if (!cases[i].want) {
+            if (e)
+                fail_msg("case %zu matched line %u", i, e->line);
+            continue;
+        }
+        if (!e)
+            fail_msg("case %zu: %s", i, why);
+        assert_string_equal(tt_jstr(e->reply, "text"), cases[i].want);
+    }
+    char why[600];
+    lo_twin_request_view v = {.path = "/v1/x", .model = "claude-haiku-4-5", .user_text = "",
+                              .messages = 1};
+    assert_null(lo_tape_match(tapes, 1, &v, why, sizeof why));
+    assert_non_null(strstr(why, "the last user message does not match /^deploy (prod|staging)$/"));
+    lo_tape *one[] = {t};
+    one[0] = lo_tape_parse(strchr(text, '\n') + 1, strlen(strchr(text, '\n') + 1), "m.jsonl",
+                           &err);
+    assert_null(lo_tape_match(one, 1, &v, why, sizeof why));
+    assert_non_null(strstr(why, "the request has 1 messages, the entry wants 3"));
+    lo_tape_free(one[0]);
+    lo_tape_free(t);
+
+    /* what a tape may not say */
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"{\"match\":{\"user_re\":\"(\"},\"reply\":{\"text\":\"a\"}}", "match.user_re"},
+        {"{\"match\":{\"messages\":-1},\"reply\":{\"text\":\"a\"}}", "match.messages"},
+        {"{\"fault\":{\"status\":500,\"every\":2}}", "fault.every"},
+        {"{\"fault\":{\"status\":500,\"every\":\"2\"},\"reply\":{}}", "fault.every"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_null(lo_tape_parse(bad[i].text, strlen(bad[i].text), "b.jsonl", &err));
+        if (!strstr(err.msg, bad[i].needle))
+            fail_msg("case %zu: %s", i, err.msg);
+    }
+    lo_tape_fault f;
+    assert_int_equal(lo_tape_fault_parse("{\"latency_ms\":5,\"every\":3}", &f, &err), 0);
+    assert_int_equal(f.latency_ms, 5);
+    assert_int_equal(f.every, 3);
+    assert_int_equal(f.cut_after, -1);
+    assert_int_equal(lo_tape_fault_parse("{\"stauts\":1}", &f, &err), LO_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown key \"fault.stauts\""));
+    assert_int_equal(lo_tape_fault_parse("[1", &f, &err), LO_EINVAL);
+
+    /* every: an entry's fault on every second call only; the twin's own
+     * 529 on every third, before the tapes */
+    const char *ev = "{\"match\":{\"user\":\"x\"},\"reply\":{\"text\":\"fine\"},"
+                     "\"fault\":{\"status\":500,\"every\":2}}\n";
+    lo_tape *te = lo_tape_parse(ev, strlen(ev), "every.jsonl", &err);
+    assert_non_null(te);
+    lo_tape_fault twin_fault;
+    assert_int_equal(lo_tape_fault_parse("{\"status\":529,\"every\":3}", &twin_fault, &err), 0);
+    lo_twin *tw = tt_start_cfg((lo_twin_config){.provider = "anthropic", .tapes = &te,
+                                                .n_tapes = 1, .fault = &twin_fault});
+    const char *const hdrs[] = {"content-type: application/json",
+                                "anthropic-version: 2023-06-01", "x-api-key: k", NULL};
+    long want[] = {200, 500, 529, 500, 200, 529};
+    for (size_t i = 0; i < 6; i++) {
+        json_t *j = NULL;
+        long st = tt_post_json(tw, "/v1/messages", hdrs,
+                               json_pack("{s:s, s:i, s:[{s:s, s:s}]}", "model",
+                                         "claude-sonnet-4-5", "max_tokens", 10, "messages",
+                                         "role", "user", "content", "x"),
+                               &j);
+        if (st != want[i])
+            fail_msg("call %zu: %ld, wanted %ld", i + 1, st, want[i]);
+        json_decref(j);
+    }
+    lo_twin_stop(tw);
+    lo_tape_free(te);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tape_errors),
         cmocka_unit_test(tape_match),
+        cmocka_unit_test(tape_regex_messages_every),
         cmocka_unit_test(text_reply),
         cmocka_unit_test(text_stream),
         cmocka_unit_test(tool_calls),
