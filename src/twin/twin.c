@@ -150,15 +150,25 @@ static ssize_t feed_produce(void *ud, char *buf, size_t max)
         return -1;
     if (twin_mono_ms() < f->due)
         return 0;
-    const char *p = f->parts[f->next];
-    size_t left = strlen(p) - f->off;
-    size_t k = left < max ? left : max;
-    memcpy(buf, p + f->off, k);
-    f->off += k;
-    if (f->off == strlen(p)) {
+    /* Without a drip every part is due now: fill the buffer with as many
+     * as fit, so a 200-event stream is a few writes, not 200. A drip sends
+     * one part a call, each after its delay. */
+    size_t k = 0;
+    while (f->next < f->n && k < max) {
+        const char *p = f->parts[f->next];
+        size_t len = strlen(p), left = len - f->off;
+        size_t c = left < max - k ? left : max - k;
+        memcpy(buf + k, p + f->off, c);
+        k += c;
+        f->off += c;
+        if (f->off < len)
+            break;
         f->next++;
         f->off = 0;
-        f->due = twin_mono_ms() + f->drip_ms;
+        if (f->drip_ms) {
+            f->due = twin_mono_ms() + f->drip_ms;
+            break;
+        }
     }
     return (ssize_t)k;
 }
