@@ -110,12 +110,22 @@ asan:
 	$(MAKE) CC=clang SAN=1 BUILD=build/asan BINDIR=build/asan/bin LIBDIR=build/asan/lib test
 
 # libFuzzer targets (clang). `make fuzz-run FUZZ_SECONDS=600` runs each one.
+# The library is compiled once for all targets (fuzzer-no-link), each
+# target's own file links against it.
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_CFLAGS := $(CSTD) -g -O1 -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
 fuzz: $(FUZZ_BIN)
-build/fuzz/%: fuzz/%.c $(LIB_SRC)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc $(PKG_CFLAGS) \
-	  -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lpthread -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+build/fuzz/liblightsout-fuzz.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+build/fuzz/%: fuzz/%.c build/fuzz/liblightsout-fuzz.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	  build/fuzz/liblightsout-fuzz.a $(PKG_LIBS) -lpthread -lm
 FUZZ_SECONDS ?= 60
 fuzz-run: fuzz
 	@for f in $(FUZZ_BIN); do \
@@ -147,3 +157,4 @@ help:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 -include $(TEST_BIN:=.d)
+-include $(FUZZ_OBJ:.o=.d)

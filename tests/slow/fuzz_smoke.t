@@ -3,7 +3,7 @@
 # plus FUZZ_SMOKE_SECONDS of new inputs. A crash, leak or hang fails.
 set -u
 cd "$(dirname "$0")/../.."
-secs=${FUZZ_SMOKE_SECONDS:-30}
+secs=${FUZZ_SMOKE_SECONDS:-15}
 targets=(fuzz/fuzz_*.c)
 echo "1..${#targets[@]}"
 if ! command -v clang >/dev/null 2>&1; then
@@ -14,7 +14,7 @@ n=0
 for src in "${targets[@]}"; do
     n=$((n + 1))
     name=$(basename "$src" .c)
-    if ! make -s "build/fuzz/$name" >/tmp/lo-fuzz-build.$$ 2>&1; then
+    if ! make -s -j2 "build/fuzz/$name" >/tmp/lo-fuzz-build.$$ 2>&1; then
         echo "not ok $n - $name builds"
         sed 's/^/# /' /tmp/lo-fuzz-build.$$ | tail -20
         continue
