@@ -237,12 +237,18 @@ static void run_call(call_job *j)
     }
     const char *full = out.data ? out.data : "";
     char *shown = lo_agent_truncate(tc->name, full, out.len, t, s->cfg.limits, s->cfg.n_limits);
+    if (!shown) {
+        lo_buf_release(&out);
+        lo_buf_printf(&msg, "Tool error (%s): out of memory truncating its output", tc->name);
+        finish_error(j, lo_buf_steal(&msg), t0);
+        return;
+    }
     session_emit(s, LO_AGENT_TOOL_CALL_END,
                  json_pack("{s:s, s:s, s:s, s:b, s:b, s:I}", "call_id", tc->id ? tc->id : "",
                            "tool_name", tc->name, "output", full, "is_error", 0, "truncated",
-                           shown && strcmp(shown, full) != 0, "duration_ms",
+                           strcmp(shown, full) != 0, "duration_ms",
                            (json_int_t)(agent_now_ms() - t0)));
-    j->content = shown ? shown : lo_strdup(full);
+    j->content = shown;
     lo_buf_release(&out);
 }
 
@@ -389,6 +395,8 @@ static enum step model_step(lo_agent_session *s, const lo_llm_tool_call ***calls
     stream_ctx sc = {.s = s};
     int r = s->cfg.stream ? lo_llm_stream(s->client, s->req, on_stream, &sc, &resp, &le)
                           : lo_llm_complete(s->client, s->req, &resp, &le);
+    if (r == 0)
+        session_account(s, &resp->usage); /* paid for, even if dropped below */
     if (r == 0 && atomic_load(&s->abort)) {
         lo_llm_response_free(resp);
         r = LO_ECANCELED;
@@ -397,7 +405,6 @@ static enum step model_step(lo_agent_session *s, const lo_llm_tool_call ***calls
         *rc = model_error(s, r, &le, close, err);
         return STEP_FAILED;
     }
-    session_account(s, &resp->usage);
     char *text = lo_llm_response_text(resp), *reasoning = lo_llm_response_reasoning(resp);
     /* The calls point into the message, which moves into the history. */
     *calls = lo_llm_response_tool_calls(resp, n);

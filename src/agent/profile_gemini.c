@@ -50,7 +50,7 @@ static const char prompt[] =
     "commands and commands that never exit. A failing command's output and exit code tell "
     "you what to fix next.\n"
     "\n"
-    "# Project instructions (GEMINI.md)\n"
+    "# GEMINI.md and AGENTS.md\n"
     "\n"
     "Projects can keep instructions for agents in GEMINI.md and AGENTS.md files, at the "
     "repository root and in subdirectories. Their contents, when present, appear below "

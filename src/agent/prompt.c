@@ -29,7 +29,8 @@ static const char git_script[] =
     "echo '@@lightsout:status'\n"
     "git status --porcelain 2>/dev/null\n"
     "echo '@@lightsout:log'\n"
-    "git log --oneline --no-decorate -n 10 2>/dev/null\n";
+    "git log --oneline --no-decorate -n 10 2>/dev/null\n"
+    "exit 0\n"; /* a repository without commits has no log */
 
 static void git_parse(git_info *g, char *out)
 {

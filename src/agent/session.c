@@ -165,7 +165,13 @@ lo_agent_session *session_create(lo_agent_profile *profile, lo_agent_env *env,
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->emit_mu, NULL);
+    /* Recursive: a host's callback may call back into the session (abort on
+     * processing_end emits session_end from inside the callback). */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->emit_mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     pthread_mutex_init(&s->sub_mu, NULL);
     atomic_init(&s->abort, false);
     make_id(s->id);
