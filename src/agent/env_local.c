@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/env_internal.h"
+#include "lightsout/proc.h"
 
 enum {
     MAX_READ = 64 * 1024 * 1024,  /* bigger files are not read whole */
@@ -323,4 +324,16 @@ lo_agent_env *lo_agent_local_new_(const lo_agent_env_opts *o, const lo_agent_env
 lo_agent_env *lo_agent_env_local(const lo_agent_env_opts *o, lo_error *err)
 {
     return lo_agent_local_new_(o, &lo_agent_local_ops_, false, err);
+}
+
+lo_agent_env *lo_agent_env_sandbox(const lo_agent_env_opts *o, lo_error *err)
+{
+    /* never a silent fallback to unconfined commands */
+    char why[512];
+    if (!lo_sandbox_available(why, sizeof why)) {
+        lo_error_set(err, LO_EEXEC, "environment: the sandbox needs bubblewrap "
+                     "(Debian package bubblewrap), which cannot run here: %s", why);
+        return NULL;
+    }
+    return lo_agent_local_new_(o, &lo_agent_local_ops_, true, err);
 }

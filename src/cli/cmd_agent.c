@@ -29,7 +29,7 @@ typedef struct opts {
 static const cli_flag agent_flags[] = {
     {"provider", 0, "P", "anthropic, openai or gemini (default: the first configured)"},
     {"model", 0, "M", "model id (default: the provider's latest in the catalog)"},
-    {"sandbox", 0, NULL, "commands under bubblewrap (not in this build yet: refused)"},
+    {"sandbox", 0, NULL, "commands under bubblewrap: --cwd writable, the rest read-only, no network"},
     {"max-turns", 0, "N", "stop after N assistant turns (default: no limit)"},
     {"cwd", 0, "DIR", "the agent's working directory (default: the current one)"},
     {"twin", 0, "TAPE", "talk to an in-process twin serving TAPE (repeatable)"},
@@ -424,12 +424,6 @@ static int run_agent(int argc, char **argv)
         cli_error("agent", "%s: %s", o.cwd ? o.cwd : ".", strerror(errno));
         return EXIT_USAGE;
     }
-    if (o.sandbox) {
-        /* lo_agent_env_sandbox is declared in agent.h but not in this build */
-        cli_error("agent", "--sandbox: the sandboxed environment is not in this build yet; "
-                  "run without --sandbox (commands then run unconfined, files stay in --cwd)");
-        return EXIT_USAGE;
-    }
     provider_setup ps;
     if ((code = provider_setup_open(&ps, "agent", o.twins, o.n_twins))) {
         provider_setup_close(&ps);
@@ -451,9 +445,9 @@ static int run_agent(int argc, char **argv)
         goto done;
     }
     lo_agent_env_opts eo = {.workdir = cwd, .policy = LO_ENV_INHERIT_FILTERED};
-    if (!(env = lo_agent_env_local(&eo, &err))) {
+    if (!(env = o.sandbox ? lo_agent_env_sandbox(&eo, &err) : lo_agent_env_local(&eo, &err))) {
         cli_error("agent", "%s", err.msg);
-        code = EXIT_FAIL;
+        code = o.sandbox ? EXIT_USAGE : EXIT_FAIL;
         goto done;
     }
     lo_agent_config cfg;

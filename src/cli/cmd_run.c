@@ -18,6 +18,7 @@
 
 typedef struct opts {
     const char *logs, *workdir, *answers, *backend;
+    bool agent_sandbox;
     json_t *set;
     const char *twins[PROVIDER_MAX_TAPES];
     size_t n_twins;
@@ -38,6 +39,7 @@ static const cli_flag run_flags[] = {
     {"auto-approve", 0, NULL, "human gates take their first choice"},
     {"backend", 0, "NAME", "every codergen stage on api, cli or sim (simulated)"},
     {"twin", 0, "TAPE", "run the api backend against a twin serving TAPE (repeatable)"},
+    {"agent-sandbox", 0, NULL, "the api backend's commands under bubblewrap (workdir writable, no network)"},
     {"stall-timeout", 0, "DURATION", "stop a stage silent this long (e.g. 10m)"},
     {"json", 0, NULL, "print events as JSON lines on stdout"},
     {"repo", 0, "DIR", "run in a git worktree of DIR on a new branch lightsout/RUN_ID"},
@@ -72,6 +74,7 @@ static int on_flag(const cli_flag *flags, int idx, const char *arg, opts *o)
         o->twins[o->n_twins++] = arg;
     }
     else if (!strcmp(name, "json")) o->json = true;
+    else if (!strcmp(name, "agent-sandbox")) o->agent_sandbox = true;
     else if (!strcmp(name, "repo")) o->repo = arg;
     else if (!strcmp(name, "keep")) o->keep = true;
     else if (!strcmp(name, "stall-timeout")) {
@@ -193,7 +196,7 @@ static int execute(opts *o, const char *dot, const char *logs, bool resume)
         code = EXIT_USAGE;
         goto done;
     }
-    if ((code = run_backend_open(&rb, o->cmd, g, o->backend, o->twins, o->n_twins,
+    if ((code = run_backend_open(&rb, o->cmd, g, o->backend, o->twins, o->n_twins, o->agent_sandbox,
                                  o->recorded)))
         goto done;
     iv = make_interviewer(o, has_human, &err);
@@ -344,7 +347,7 @@ static int resume_main(int argc, char **argv)
 const cli_command cmd_run = {
     .name = "run",
     .usage = "FILE.dot [--logs DIR] [-C DIR | --repo DIR [--keep]] [--set KEY=VALUE]... "
-             "[--backend NAME] [--twin TAPE]... [--json]",
+             "[--backend NAME] [--twin TAPE]... [--agent-sandbox] [--json]",
     .summary = "run a pipeline",
     .details =
         "Validates the pipeline and checks that every tool it runs exists, then runs\n"
@@ -359,6 +362,8 @@ const cli_command cmd_run = {
         "(simulated, only on purpose). With no provider configured the preflight\n"
         "says which variable to set. --twin TAPE starts a twin of every provider\n"
         "in-process and points the api backend at it, so the run stays offline.\n"
+        "--agent-sandbox runs the native agent's commands under bubblewrap (the\n"
+        "workdir writable, the rest read-only, no network); a resume keeps it.\n"
         "With --repo DIR the run works in a git worktree of DIR on a new branch\n"
         "lightsout/RUN_ID (from DIR's HEAD), commits after every stage that changed\n"
         "files, and never touches DIR's own checkout; the run directory defaults to\n"

@@ -6,25 +6,26 @@
 
 #include "cli/cli.h"
 #include "cli/run_backend.h"
+#include "lightsout/proc.h"
 
-static json_t *choice_of(const char *force, const char *const *tapes, size_t n)
+static json_t *choice_of(const char *force, const char *const *tapes, size_t n, bool sandbox)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         char abs[PATH_MAX];
         json_array_append_new(arr, json_string(realpath(tapes[i], abs) ? abs : tapes[i]));
     }
-    return json_pack("{s:s?, s:o}", "backend", force, "twin", arr);
+    return json_pack("{s:s?, s:o, s:b}", "backend", force, "twin", arr, "agent_sandbox", sandbox);
 }
 
 int run_backend_open(run_backend *rb, const char *cmd, const lo_graph *g, const char *force,
-                     const char *const *tapes, size_t n_tapes, const json_t *recorded)
+                     const char *const *tapes, size_t n_tapes, bool sandbox, const json_t *recorded)
 {
     memset(rb, 0, sizeof *rb);
-    if (!force && !n_tapes && json_is_object(recorded))
+    if (!force && !n_tapes && !sandbox && json_is_object(recorded))
         rb->choice = json_deep_copy(recorded);
     if (!rb->choice)
-        rb->choice = choice_of(force, tapes, n_tapes);
+        rb->choice = choice_of(force, tapes, n_tapes, sandbox);
     if (rb->choice)
         rb->manifest_extra = json_pack("{s:O}", "backend_choice", rb->choice);
     if (!rb->choice || !rb->manifest_extra) {
@@ -35,6 +36,13 @@ int run_backend_open(run_backend *rb, const char *cmd, const lo_graph *g, const 
     if (force && (!lo_backend_name_valid(force))) {
         cli_error(cmd, "unknown backend '%s' (known: api, cli, sim; twin is api against --twin)",
                   force);
+        return EXIT_USAGE;
+    }
+    sandbox = json_is_true(json_object_get(rb->choice, "agent_sandbox"));
+    char why[512];
+    if (sandbox && !lo_sandbox_available(why, sizeof why)) {
+        cli_error(cmd, "preflight: --agent-sandbox needs bubblewrap (Debian package bubblewrap), "
+                  "which cannot run here: %s", why);
         return EXIT_USAGE;
     }
     const json_t *tj = json_object_get(rb->choice, "twin");
@@ -48,7 +56,7 @@ int run_backend_open(run_backend *rb, const char *cmd, const lo_graph *g, const 
     lo_backend_setup s = {
         .force = force, .client = rb->ps.client, .catalog = rb->ps.catalog,
         .twin_url = rb->ps.twin ? lo_twin_base_url(rb->ps.twin) : NULL,
-        .twin_key = PROVIDER_TWIN_KEY,
+        .twin_key = PROVIDER_TWIN_KEY, .sandbox = sandbox,
     };
     lo_buf problems;
     lo_buf_init(&problems, 0);

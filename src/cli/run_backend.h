@@ -17,10 +17,12 @@ typedef struct run_backend {
 
 /* force: --backend (NULL = per node); tapes: --twin; recorded: for a
  * resume, the manifest's backend_choice, which applies when neither flag is
- * given (NULL for a new run). Prints what is wrong and returns an exit code,
+ * given (NULL for a new run); sandbox: --agent-sandbox, the api backend's
+ * commands under bubblewrap. Prints what is wrong and returns an exit code,
  * or 0. */
 int run_backend_open(run_backend *rb, const char *cmd, const lo_graph *g, const char *force,
-                     const char *const *tapes, size_t n_tapes, const json_t *recorded);
+                     const char *const *tapes, size_t n_tapes, bool sandbox,
+                     const json_t *recorded);
 void run_backend_close(run_backend *rb);
 
 #endif

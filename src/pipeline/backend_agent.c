@@ -145,12 +145,7 @@ static slot *slot_new(api_backend *b, lo_stage *st, const char *provider, const 
     }
     if (!(s->profile = lo_agent_profile_new(provider, model, setup->catalog, err)))
         goto fail;
-    if (setup->sandbox) {
-        /* lo_agent_env_sandbox is being written on branch tools */
-        lo_error_set(err, LO_EINVAL, "the sandboxed environment is not in this build yet");
-        goto fail;
-    }
-    if (!(s->env = lo_agent_env_local(&eo, err)))
+    if (!(s->env = setup->sandbox ? lo_agent_env_sandbox(&eo, err) : lo_agent_env_local(&eo, err)))
         goto fail;
     lo_agent_config cfg;
     lo_agent_config_init(&cfg);

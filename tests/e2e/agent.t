@@ -179,9 +179,30 @@ ms=$(((t1 - t0) / 1000000))
 ok $? "Ctrl-C during a model call stops the agent: exit 130 (in $ms ms)" "exit $rc" \
     "$(cat "$tmp/out" "$tmp/err")"
 
-# --sandbox is refused until the sandboxed environment is in the build
-run "$LIGHTSOUT" agent --twin "$tape" --cwd "$tmp/w" --sandbox "Make notes"
-[ "$rc" -eq 2 ] && [[ "$stderr" == *"--sandbox"* ]]
-ok $? "--sandbox: exit 2, saying it is not in this build yet" "exit $rc" "$stderr"
+# ---- --sandbox: commands under bubblewrap ----
+mkdir -p "$tmp/sb/w"
+if bwrap --ro-bind / / --unshare-net true 2>/dev/null; then
+    run "$LIGHTSOUT" agent --twin "$tape" --cwd "$tmp/sb/w" --sandbox "Probe the sandbox"
+    probe=$(cat "$tmp/sb/w/probe.txt" 2>/dev/null)
+    ok $rc "--sandbox: the task runs to completion (exit 0)" "exit $rc" "$stderr"
+    [ "$(cat "$tmp/sb/w/inside.txt" 2>/dev/null)" = in ]
+    ok $? "--sandbox: the working directory is writable" "$probe"
+    [[ "$probe" == *READONLY* ]] && [ ! -e /usr/local/lo-sandbox-probe ]
+    ok $? "--sandbox: outside the working directory is read-only" "$probe"
+    rm -f /usr/local/lo-sandbox-probe 2>/dev/null
+    nets=$(printf '%s\n' "$probe" | sed -n 2p)
+    [ "$(echo $nets)" = lo ]
+    ok $? "--sandbox: no network (only lo in its namespace)" "$probe"
+    pid=$(printf '%s\n' "$probe" | sed -n 's/^PID=//p')
+    [ -n "$pid" ] && [ "$pid" -lt 10 ]
+    ok $? "--sandbox: a new PID namespace (the shell is pid $pid)" "$probe"
+else
+    for d in "runs" "workdir writable" "outside read-only" "no network" "PID namespace"; do
+        skip "--sandbox $d: bubblewrap cannot run here"
+    done
+fi
+run PATH=/nonexistent "$LIGHTSOUT" agent --twin "$tape" --cwd "$tmp/sb/w" --sandbox "Probe the sandbox"
+[ "$rc" -eq 2 ] && [[ "$stderr" == *"Debian package bubblewrap"* ]]
+ok $? "--sandbox without bubblewrap: exit 2 naming the package, no fallback" "exit $rc" "$stderr"
 
 finish

@@ -70,4 +70,27 @@ ok $? "status lists each visit with its own outcome, and the agents' cost" "$st"
 ! grep -rq 'sk-must-not-be-used' "$logs" "$tmp/out"
 ok $? "an API key in the environment reaches nothing"
 
+# the same pipeline with the agent's commands in the sandbox; kept by resume
+if bwrap --ro-bind / / --unshare-net true 2>/dev/null; then
+    cp -r "$root/examples/demo/workspace" "$tmp/sbwork"
+    (unset MAKEFLAGS MFLAGS MAKELEVEL; "$LIGHTSOUT" run "$root/examples/demo/pipeline.dot" \
+        -C "$tmp/sbwork" --logs "$tmp/sbrun" --twin "$root/examples/demo/tape.jsonl" \
+        --agent-sandbox >"$tmp/sbout" 2>&1)
+    rc=$?
+    [ "$rc" -eq 0 ] && grep -q '"agent_sandbox": true' "$tmp/sbrun/manifest.json" &&
+        grep -q composite "$tmp/sbwork/primes.c"
+    ok $? "run --agent-sandbox: the demo passes with the agent's commands in bubblewrap" \
+        "exit $rc" "$(tail -5 "$tmp/sbout")"
+else
+    skip "run --agent-sandbox: bubblewrap cannot run here"
+fi
+mkdir -p "$tmp/nobwrap" && ln -sf "$(command -v make)" "$tmp/nobwrap/make"
+PATH=$tmp/nobwrap "$LIGHTSOUT" run "$root/examples/demo/pipeline.dot" -C "$tmp/sbwork" \
+    --logs "$tmp/sbrun2" --twin "$root/examples/demo/tape.jsonl" --agent-sandbox \
+    >"$tmp/sbout2" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] && grep -q 'Debian package bubblewrap' "$tmp/sbout2" && [ ! -e "$tmp/sbrun2" ]
+ok $? "run --agent-sandbox without bubblewrap: exit 2 before anything runs" "exit $rc" \
+    "$(cat "$tmp/sbout2")"
+
 finish
