@@ -129,9 +129,10 @@ build/fuzz/%: fuzz/%.c build/fuzz/liblightsout-fuzz.a
 FUZZ_SECONDS ?= 60
 fuzz-run: fuzz
 	@for f in $(FUZZ_BIN); do \
-	  n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n build/fuzz/artifacts; \
 	  echo "== $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+	    -artifact_prefix=build/fuzz/artifacts/$$n- \
 	    build/fuzz/corpus-$$n fuzz/corpus/$$n || exit 1; \
 	done
 

@@ -2,6 +2,7 @@
  * (so a typo fails at start-up, not on the request that needed the entry),
  * and the provider-neutral matcher that picks the entry for a request. */
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,101 @@ struct lo_tape {
 };
 
 /* ------------------------------------------------------------ checking */
+
+/* glibc's regcomp expands every repetition into copies of its operand, so
+ * "a++++" or "(a{1,99}){1,99}" costs time exponential or multiplicative in
+ * the pattern before a single request is matched. Estimate that expanded
+ * size (each '+' doubles its operand, "{n,m}" multiplies it by the larger
+ * bound) and refuse patterns beyond RE_MAX_SIZE, which no sensible matcher
+ * on a user message needs and which compile in well under 50 ms. */
+enum { RE_MAX_SIZE = 1000, RE_MAX_DEPTH = 32 };
+
+static size_t re_bound(const char **pp)
+{
+    const char *p = *pp + 1; /* past '{' */
+    size_t lo = 0, hi = 0;
+    bool comma = false, hi_set = false;
+    for (; *p && *p != '}'; p++) {
+        if (*p == ',')
+            comma = true;
+        else if (*p >= '0' && *p <= '9') {
+            size_t *v = comma ? &hi : &lo;
+            *v = *v > 100000 ? *v : *v * 10 + (size_t)(*p - '0');
+            hi_set |= comma;
+        }
+    }
+    *pp = *p ? p : p - 1;
+    size_t n = comma ? (hi_set ? hi : lo + 1) : lo;
+    return n ? n : 1;
+}
+
+static size_t re_size(const char *p)
+{
+    size_t sum[RE_MAX_DEPTH + 1] = {0}, last[RE_MAX_DEPTH + 1] = {0};
+    int d = 0;
+    for (; *p; p++) {
+        size_t atom = 0;
+        switch (*p) {
+        case '(':
+            if (++d > RE_MAX_DEPTH)
+                return SIZE_MAX;
+            sum[d] = last[d] = 0;
+            continue;
+        case ')':
+            if (d == 0) {
+                atom = 1;
+                break;
+            }
+            atom = sum[d--];
+            break;
+        case '|':
+            last[d] = 0;
+            continue;
+        case '*':
+        case '?':
+            continue;
+        case '+':
+            sum[d] += last[d];
+            last[d] *= 2;
+            break;
+        case '{': {
+            size_t f = re_bound(&p);
+            sum[d] += last[d] * (f - 1);
+            last[d] *= f;
+            break;
+        }
+        case '[': {
+            /* a bracket expression is one atom; a ']' first is a member and
+             * "[:alpha:]" inside does not close it */
+            const char *q = p + 1;
+            q += *q == '^';
+            q += *q == ']';
+            while (*q && *q != ']') {
+                const char *end = NULL;
+                if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '='))
+                    end = strchr(q + 2, ']');
+                q = end ? end + 1 : q + 1;
+            }
+            p = *q ? q : q - 1;
+            atom = 1;
+            break;
+        }
+        case '\\':
+            p += p[1] != '\0';
+            atom = 1;
+            break;
+        default:
+            atom = 1;
+        }
+        if (atom) {
+            sum[d] += atom;
+            last[d] = atom;
+        }
+        if (sum[d] > RE_MAX_SIZE || last[d] > RE_MAX_SIZE)
+            return SIZE_MAX;
+    }
+    return sum[0];
+}
 
 static bool only_keys(const json_t *obj, const char *const *keys, const char **bad)
 {
@@ -108,6 +204,11 @@ static int check_match(const json_t *m, lo_tape_entry *e, const char *name, unsi
             continue;
         if (!e->re && !(e->re = lo_calloc(1, sizeof *e->re)))
             return lo_error_set(err, LO_ENOMEM, "out of memory");
+        if (re_size(pat) > RE_MAX_SIZE)
+            return line_err(err, name, line,
+                            "\"match.%s\": pattern too costly to compile (nested or stacked "
+                            "repetitions expand past %d copies); simplify it",
+                            RE_KEYS[k], RE_MAX_SIZE);
         int rc = regcomp(&e->re->re[k], pat, REG_EXTENDED | REG_NOSUB);
         if (rc) {
             char msg[200];

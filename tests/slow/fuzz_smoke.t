@@ -20,7 +20,10 @@ for src in "${targets[@]}"; do
         continue
     fi
     work=$(mktemp -d)
+    # a crashing input is kept under build/, never in the source tree
+    mkdir -p build/fuzz/artifacts
     if "build/fuzz/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="build/fuzz/artifacts/$name-" \
         "$work" "fuzz/corpus/$name" >"$work/log" 2>&1; then
         echo "ok $n - $name: $(grep -o 'Done [0-9]* runs' "$work/log" | tail -1) without a crash"
     else

@@ -929,12 +929,26 @@ static void tape_regex_messages_every(void **state)
         {"{\"match\":{\"messages\":-1},\"reply\":{\"text\":\"a\"}}", "match.messages"},
         {"{\"fault\":{\"status\":500,\"every\":2}}", "fault.every"},
         {"{\"fault\":{\"status\":500,\"every\":\"2\"},\"reply\":{}}", "fault.every"},
+        /* found by fuzz_tape: glibc's regcomp takes seconds on these */
+        {"{\"match\":{\"user_re\":\"^a++++++++++++++++++++(b|c)+$\"},\"reply\":{\"text\":\"x\"}}",
+         "match.user_re\": pattern too costly"},
+        {"{\"match\":{\"model_re\":\"(a{1,1000}){1,1000}\"},\"reply\":{\"text\":\"x\"}}",
+         "match.model_re\": pattern too costly"},
+        {"{\"match\":{\"path_re\":\"((((((((((((a)+)+)+)+)+)+)+)+)+)+)+)+\"},\"reply\":{\"text\":\"x\"}}",
+         "match.path_re\": pattern too costly"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_null(lo_tape_parse(bad[i].text, strlen(bad[i].text), "b.jsonl", &err));
         if (!strstr(err.msg, bad[i].needle))
             fail_msg("case %zu: %s", i, err.msg);
     }
+    /* repetition a matcher really uses still compiles */
+    const char *fine = "{\"match\":{\"user_re\":\"^(a+|[]x[:digit:]]{2,40})+ (ok|no){1,3}$\","
+                       "\"tool_result_re\":\"[0-9]{1,500}\\\\+\"},\"reply\":{\"text\":\"x\"}}";
+    lo_tape *tf = lo_tape_parse(fine, strlen(fine), "fine.jsonl", &err);
+    if (!tf)
+        fail_msg("%s", err.msg);
+    lo_tape_free(tf);
     lo_tape_fault f;
     assert_int_equal(lo_tape_fault_parse("{\"latency_ms\":5,\"every\":3}", &f, &err), 0);
     assert_int_equal(f.latency_ms, 5);
