@@ -932,6 +932,10 @@ static void tape_regex_messages_every(void **state)
         /* found by fuzz_tape: glibc's regcomp takes seconds on these */
         {"{\"match\":{\"user_re\":\"^a++++++++++++++++++++(b|c)+$\"},\"reply\":{\"text\":\"x\"}}",
          "match.user_re\": pattern too costly"},
+        {"{\"match\":{\"user_re\":\"^a********************************+$\"},\"reply\":{\"text\":\"x\"}}",
+         "match.user_re\": pattern too costly"},
+        {"{\"match\":{\"user_re\":\"x{2}{3}\"},\"reply\":{\"text\":\"x\"}}",
+         "match.user_re\": pattern too costly"},
         {"{\"match\":{\"model_re\":\"(a{1,1000}){1,1000}\"},\"reply\":{\"text\":\"x\"}}",
          "match.model_re\": pattern too costly"},
         {"{\"match\":{\"path_re\":\"((((((((((((a)+)+)+)+)+)+)+)+)+)+)+)+\"},\"reply\":{\"text\":\"x\"}}",
