@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Malformed-request soak: TWIN_SOAK_N (default 10,000) malformed or cut
-# bodies, each on its own connection to one `lightsout twin serve all`
+# requests, each on its own connection to one `lightsout twin serve all`
 # (Anthropic, OpenAI Responses and Chat, Gemini in turn): proper prefixes
-# of a valid request, non-objects, random bytes, an empty body. Each gets
-# 400 in its provider's error shape. Every 10th request is instead cut in
-# transfer (Content-Length promises more than is sent, then the client
-# closes), which gets no answer. The twin must survive all of it: a valid
-# request still gets 200 and SIGTERM still stops it with exit 0.
+# of a valid request, non-objects, random bytes, an empty body, some sent
+# with the wrong Content-Type (text/plain, form-urlencoded, multipart,
+# none). Each gets 400 in its provider's error shape. Every 10th request is
+# instead cut in transfer (Content-Length promises more than is sent, then
+# the client closes), which gets no answer; every 25th carries a 64 KB
+# header, which gets 431 (or 413) and a closed connection. Then 24 slow
+# clients trickle a valid request a few bytes at a time while a normal
+# request must still be answered promptly, and each slow one gets its 200.
+# The twin must survive all of it: a valid request still gets 200 and
+# SIGTERM still stops it with exit 0.
 set -u
 cd "$(dirname "$0")/../.."
 LIGHTSOUT=${LIGHTSOUT:-bin/lightsout}
@@ -14,7 +19,7 @@ N=${TWIN_SOAK_N:-10000}
 work=$(mktemp -d)
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-echo "1..4"
+echo "1..5"
 "$LIGHTSOUT" twin serve all --port 0 --tape tests/data/tapes/basic.jsonl \
     --log "$work/log" >"$work/out" 2>"$work/err" &
 pid=$!
@@ -57,13 +62,17 @@ sub body_for {
     $s .= chr(int(rand(256))) for 1 .. $len; # random bytes after a brace
     return $s;
 }
+my @ctypes = ('Content-Type: text/plain', 'Content-Type: application/x-www-form-urlencoded',
+              'Content-Type: multipart/form-data; boundary=x', '');
 sub exchange {
-    my ($path, $body, $cut) = @_;
+    my ($path, $body, $cut, $ctype, $extra) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp',
                                   Timeout => 30) or return "connect: $!";
     my $len = length($body) + ($cut ? 1000 : 0);
+    $ctype = 'Content-Type: application/json' unless defined $ctype;
+    $ctype .= "\r\n" if $ctype ne '';
     print $s "POST $path HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-      . "Content-Type: application/json\r\nanthropic-version: 2023-06-01\r\n"
+      . "${ctype}anthropic-version: 2023-06-01\r\n" . ($extra // '')
       . "x-api-key: k\r\nAuthorization: Bearer k\r\nx-goog-api-key: k\r\n"
       . "Content-Length: $len\r\n\r\n$body";
     if ($cut) { close $s; return ''; }
@@ -72,13 +81,22 @@ sub exchange {
     close $s;
     return defined $resp ? $resp : '';
 }
-my ($ok, $bad, $cut) = (0, 0, 0);
+my ($ok, $bad, $cut, $huge) = (0, 0, 0, 0);
+my $pad = 'X-Pad: ' . ('p' x 65536) . "\r\n";
 for my $i (1 .. $n) {
     my ($path, $shape, $valid) = @{$apis[$i % 4]};
     my $body = body_for($valid, $i);
     if ($i % 10 == 0) { exchange($path, $body, 1); $cut++; next; }
-    my $r = exchange($path, $body, 0);
-    if ($r =~ m{^HTTP/1\.[01] 400 } && index($r, $shape) >= 0) { $ok++; next; }
+    my $r;
+    if ($i % 25 == 0 || $i % 25 == 5) {
+        # a 64 KB header: refused before any handler runs
+        $r = exchange($path, $valid, 0, undef, $pad);
+        if ($r =~ m{^HTTP/1\.[01] (431|413) }) { $huge++; next; }
+    } else {
+        my $ctype = $i % 7 == 6 ? $ctypes[int(rand(@ctypes))] : undef;
+        $r = exchange($path, $body, 0, $ctype);
+        if ($r =~ m{^HTTP/1\.[01] 400 } && index($r, $shape) >= 0) { $ok++; next; }
+    }
     $bad++;
     if ($bad <= 5) {
         (my $b = $body) =~ s/[^\x20-\x7e]/?/g;
@@ -86,13 +104,14 @@ for my $i (1 .. $n) {
         print "# request $i $path body '$b' got: $rr\n";
     }
 }
-print "answered=$ok wrong=$bad cut=$cut\n";
+print "answered=$ok huge=$huge wrong=$bad cut=$cut\n";
 PERL
 cut=$((N / 10))
-want=$((N - cut))
+huge=$(awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) if (i % 10 && (i % 25 == 0 || i % 25 == 5)) c++; print c + 0 }')
+want=$((N - cut - huge))
 line=$(tail -n1 "$work/soak")
-if [ "$line" = "answered=$want wrong=0 cut=$cut" ]; then
-    echo "ok 1 - $want malformed bodies got 400 in their provider's error shape, $cut cut in transfer"
+if [ "$line" = "answered=$want huge=$huge wrong=0 cut=$cut" ]; then
+    echo "ok 1 - $want malformed bodies got 400 in their provider's error shape, $huge huge headers 431, $cut cut in transfer"
 else
     echo "not ok 1 - every malformed body gets its provider's 400 ($line)"
     sed 's/^/# /' "$work/soak" | head -12
@@ -113,12 +132,61 @@ else
     echo "not ok 3 - a valid request afterwards gets 200"
     echo "# $res"
 fi
+# slow clients: 24 connections each trickle a valid request, 3 bytes every
+# 25 ms (about 3 s a request); halfway through, a normal request must be
+# answered within 2 s, and every slow client must get its 200 at the end
+perl - "$port" >"$work/slow" 2>&1 <<'PERL'
+use strict;
+use warnings;
+use IO::Socket::INET;
+use Time::HiRes qw(time sleep);
+my ($port) = @ARGV;
+my $body = '{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hello"}]}';
+my $req = "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+  . "Content-Type: application/json\r\nanthropic-version: 2023-06-01\r\nx-api-key: k\r\n"
+  . "Content-Length: " . length($body) . "\r\n\r\n$body";
+my @socks = map {
+    IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp', Timeout => 30)
+      or die "connect: $!"
+} 1 .. 24;
+$_->autoflush(1) for @socks;
+my ($off, $fast) = (0, -1);
+while ($off < length $req) {
+    my $piece = substr($req, $off, 3);
+    print $_ $piece for @socks;
+    $off += 3;
+    if ($fast < 0 && $off >= length($req) / 2) {
+        my $t0 = time;
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp',
+                                      Timeout => 10) or die "connect: $!";
+        print $s $req;
+        local $/;
+        my $r = <$s> // '';
+        $fast = $r =~ m{^HTTP/1\.1 200 } ? time - $t0 : 99;
+    }
+    sleep 0.025;
+}
+my $good = 0;
+for my $s (@socks) {
+    local $/;
+    my $r = <$s> // '';
+    $good++ if $r =~ m{^HTTP/1\.1 200 } && index($r, 'Hello! How can I help you today?') >= 0;
+}
+printf "slow=%d/24 fast=%s\n", $good, ($fast >= 0 && $fast < 2) ? 'prompt' : sprintf('%.2fs', $fast);
+PERL
+line=$(tail -n1 "$work/slow")
+if [ "$line" = "slow=24/24 fast=prompt" ]; then
+    echo "ok 4 - 24 slow clients trickling requests each get 200, a normal request meanwhile is answered within 2 s"
+else
+    echo "not ok 4 - slow clients ($line)"
+    sed 's/^/# /' "$work/slow" | head -5
+fi
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
 pid=""
 if [ "$rc" -eq 0 ]; then
-    echo "ok 4 - SIGTERM stops the twin with exit 0"
+    echo "ok 5 - SIGTERM stops the twin with exit 0"
 else
-    echo "not ok 4 - SIGTERM stops the twin with exit 0 (exit $rc)"
+    echo "not ok 5 - SIGTERM stops the twin with exit 0 (exit $rc)"
 fi
