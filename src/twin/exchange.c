@@ -47,7 +47,7 @@ void twin_exch_watch(const twin_exch *x)
 void twin_exch_send_json(twin_exch *x, int status, const char *ctype, json_t *j,
                          const lo_tape_fault *f)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *s = twin_json_dump(j);
     json_decref(j);
     twin_send(x->res, status, ctype, s ? s : "", s ? strlen(s) : 0, f);
     free(s);
@@ -266,15 +266,45 @@ char **twin_events_finish(twin_events *l, size_t *n)
 
 char *twin_sse_event(const char *type, json_t *data, const char *end)
 {
-    char *d = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    if (!d)
+    /* Streams render thousands of these a second: dump into a stack buffer
+     * (long strings spliced in escaped once, see splice.c) and build the
+     * event with one allocation, not through json_dumps' growing buffer and
+     * two printf calls. */
+    char small[4096], *heap = NULL;
+    if (!data)
         return NULL;
-    lo_buf b;
-    lo_buf_init(&b, 0);
-    if (type)
-        lo_buf_printf(&b, "event: %s\n", type);
-    lo_buf_printf(&b, "data: %s%s", d, end ? end : "\n\n");
-    free(d);
-    return lo_buf_steal(&b);
+    const char *d = heap = twin_json_dump_spliced(data);
+    size_t dn = heap ? strlen(heap) : json_dumpb(data, small, sizeof small, JSON_COMPACT);
+    if (!heap && dn > sizeof small)
+        d = heap = json_dumps(data, JSON_COMPACT);
+    else if (!heap)
+        d = small;
+    json_decref(data);
+    if (!d || dn == 0) {
+        free(heap);
+        return NULL;
+    }
+    static const char ev[] = "event: ", da[] = "data: ";
+    size_t tn = type ? strlen(type) : 0;
+    if (!end)
+        end = "\n\n";
+    size_t en = strlen(end);
+    size_t n = (type ? sizeof ev - 1 + tn + 1 : 0) + sizeof da - 1 + dn + en;
+    char *out = lo_malloc(n + 1), *w = out;
+    if (out) {
+        if (type) {
+            memcpy(w, ev, sizeof ev - 1);
+            w += sizeof ev - 1;
+            memcpy(w, type, tn);
+            w += tn;
+            *w++ = '\n';
+        }
+        memcpy(w, da, sizeof da - 1);
+        w += sizeof da - 1;
+        memcpy(w, d, dn);
+        w += dn;
+        memcpy(w, end, en + 1);
+    }
+    free(heap);
+    return out;
 }

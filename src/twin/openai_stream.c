@@ -3,6 +3,7 @@
  * finished chat.completion becomes chat.completion.chunk data lines ending in
  * "data: [DONE]". Pieces are about 16 bytes, never splitting a UTF-8
  * character, so concatenated deltas equal the tape's text. */
+#include <stdio.h>
 #include <string.h>
 
 #include "twin/twin_internal.h"
@@ -33,13 +34,31 @@ static void text_events(twin_events *l, const json_t *item, size_t oi)
        json_pack("{s:O, s:I, s:i, s:{s:s, s:[], s:[], s:s}}", "item_id", id, "output_index",
                  (json_int_t)oi, "content_index", 0, "part", "type", "output_text",
                  "annotations", "logprobs", "text", ""));
+    /* the deltas from one template, piece and sequence number filled in
+     * (splice.c); an event the template cannot take goes the ordinary way */
+    static const char *const type = "response.output_text.delta";
+    twin_tmpl t;
+    bool fast = twin_tmpl_init(&t, type,
+                               json_pack("{s:s, s:o, s:O, s:I, s:i, s:o, s:[]}", "type", type,
+                                         "sequence_number", twin_slot(1), "item_id", id,
+                                         "output_index", (json_int_t)oi, "content_index", 0,
+                                         "delta", twin_slot(0), "logprobs")) == 0;
     for (const char *s = text ? text : ""; *s;) {
         size_t k = twin_piece(s, TWIN_PIECE);
-        ev(l, "response.output_text.delta",
-           json_pack("{s:O, s:I, s:i, s:s%, s:[]}", "item_id", id, "output_index",
-                     (json_int_t)oi, "content_index", 0, "delta", s, k, "logprobs"));
+        char buf[256], seq[24];
+        const char *vals[2] = {fast ? twin_json_piece(s, k, buf, sizeof buf) : NULL, seq};
+        if (vals[0]) {
+            snprintf(seq, sizeof seq, "%ld", l->seq++);
+            twin_events_push(l, twin_tmpl_event(&t, vals));
+        } else {
+            ev(l, type,
+               json_pack("{s:O, s:I, s:i, s:s%, s:[]}", "item_id", id, "output_index",
+                         (json_int_t)oi, "content_index", 0, "delta", s, k, "logprobs"));
+        }
         s += k;
     }
+    if (fast)
+        twin_tmpl_release(&t);
     ev(l, "response.output_text.done",
        json_pack("{s:O, s:I, s:i, s:s, s:[]}", "item_id", id, "output_index", (json_int_t)oi,
                  "content_index", 0, "text", text ? text : "", "logprobs"));
@@ -139,9 +158,8 @@ char **twin_openai_response_events(const json_t *resp, size_t *n)
 
 /* ------------------------------------------------------------ Chat */
 
-/* One "data: {chunk}" whose choices[0] has this delta and finish reason. */
-static void chunk(twin_events *l, const json_t *cc, bool usage, json_t *delta,
-                  const char *finish)
+/* The chunk whose choices[0] has this delta (consumed) and finish reason. */
+static json_t *chunk_json(const json_t *cc, bool usage, json_t *delta, const char *finish)
 {
     json_t *c = json_pack("{s:O, s:s, s:O, s:O, s:O, s:O, s:[{s:i, s:o, s:n, s:o}]}", "id",
                           json_object_get(cc, "id"), "object", "chat.completion.chunk",
@@ -154,7 +172,14 @@ static void chunk(twin_events *l, const json_t *cc, bool usage, json_t *delta,
     /* with include_usage every chunk says usage: null until the last one */
     if (c && usage)
         json_object_set_new(c, "usage", json_null());
-    twin_events_push(l, twin_sse_event(NULL, c, NULL));
+    return c;
+}
+
+/* One "data: {chunk}". */
+static void chunk(twin_events *l, const json_t *cc, bool usage, json_t *delta,
+                  const char *finish)
+{
+    twin_events_push(l, twin_sse_event(NULL, chunk_json(cc, usage, delta, finish), NULL));
 }
 
 char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
@@ -167,11 +192,22 @@ char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
           json_pack("{s:s, s:o, s:n}", "role", "assistant", "content",
                     text ? json_string("") : json_null(), "refusal"),
           NULL);
+    /* the content chunks from one template (splice.c), as in text_events */
+    twin_tmpl t;
+    bool fast = twin_tmpl_init(&t, NULL, chunk_json(cc, usage, json_pack("{s:o}", "content",
+                                                                     twin_slot(0)), NULL)) == 0;
     for (const char *s = text ? text : ""; *s;) {
         size_t k = twin_piece(s, TWIN_PIECE);
-        chunk(&l, cc, usage, json_pack("{s:s%}", "content", s, k), NULL);
+        char buf[256];
+        const char *piece = fast ? twin_json_piece(s, k, buf, sizeof buf) : NULL;
+        if (piece)
+            twin_events_push(&l, twin_tmpl_event(&t, &piece));
+        else
+            chunk(&l, cc, usage, json_pack("{s:s%}", "content", s, k), NULL);
         s += k;
     }
+    if (fast)
+        twin_tmpl_release(&t);
     size_t i;
     json_t *tc;
     json_array_foreach(json_object_get(msg, "tool_calls"), i, tc) {

@@ -166,6 +166,38 @@ char *twin_sse_event(const char *type, json_t *data, const char *end);
 /* Bytes of s for the next piece: about size, never inside a UTF-8 character. */
 size_t twin_piece(const char *s, size_t size);
 
+/* ---- rendering fast paths (splice.c) ---- */
+
+/* json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY), byte for byte, with long
+ * strings escaped once and reused across calls. NULL when out of memory. */
+char *twin_json_dump(const json_t *j);
+/* The same, only when j holds a long string; else (or out of memory) NULL. */
+char *twin_json_dump_spliced(const json_t *j);
+
+/* An event template: data with markers (twin_slot(k)) where the variable
+ * JSON values go, dumped once; then each event is a few copies. */
+#define TWIN_TMPL_SLOTS 4
+typedef struct twin_tmpl {
+    char *part[TWIN_TMPL_SLOTS + 1];
+    size_t plen[TWIN_TMPL_SLOTS + 1];
+    unsigned slot[TWIN_TMPL_SLOTS]; /* which value goes after part[i] */
+    unsigned n;                     /* markers found */
+} twin_tmpl;
+
+/* The marker of value k (a new string). */
+json_t *twin_slot(unsigned k);
+/* "event: TYPE\n" (type may be NULL) "data: " + data + "\n\n", with its
+ * markers; data is consumed. 0, or -1 (t cleared) when out of memory or a
+ * marker is missing or repeated. */
+int twin_tmpl_init(twin_tmpl *t, const char *type, json_t *data);
+void twin_tmpl_release(twin_tmpl *t);
+/* The event with vals[k] (JSON texts) in place of marker k; NULL when out
+ * of memory or t did not initialise. */
+char *twin_tmpl_event(const twin_tmpl *t, const char *const *vals);
+/* n bytes of s as a JSON string in buf (quotes included); NULL when it does
+ * not fit in cap or is not UTF-8. */
+char *twin_json_piece(const char *s, size_t n, char *buf, size_t cap);
+
 /* ---- the providers: their routes (twin.c registers them) ---- */
 int twin_anthropic_routes(lo_twin *t, lo_error *err);
 /* Each provider's request view (what the tapes match on), also for record.c. */
