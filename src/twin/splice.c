@@ -69,6 +69,24 @@ static bool append_escaped(lo_buf *out, const char *s, size_t n)
     return ok;
 }
 
+/* ------------------------------------------------------------ markers */
+
+/* A marker as jansson dumps it: "\u0001NAMEk\u0001" with quotes, NAME
+ * "lo:" or "slot:". At p (just past the opening "\u0001NAME): its number
+ * in *k and the byte after the closing quote, or NULL when p is not the
+ * rest of a marker below max. */
+static const char *marker_end(const char *p, unsigned max, unsigned *k)
+{
+    unsigned n = 0;
+    const char *q = p;
+    while (*q >= '0' && *q <= '9' && n < max)
+        n = n * 10 + (unsigned)(*q++ - '0');
+    if (q == p || n >= max || !lo_str_starts(q, "\\u0001\""))
+        return NULL;
+    *k = n;
+    return q + 7;
+}
+
 /* ------------------------------------------------------------ dumping */
 
 static bool has_big(const json_t *j, int depth)
@@ -135,18 +153,16 @@ static bool splice(lo_buf *out, const char *d, json_t *const *bigs, size_t nb)
     size_t seen = 0;
     const char *p = d;
     for (const char *m; (m = strstr(p, open));) {
-        const char *q = m + sizeof open - 1;
-        size_t n = 0;
-        while (*q >= '0' && *q <= '9' && n < MAX_BIGS)
-            n = n * 10 + (size_t)(*q++ - '0');
-        if (!lo_str_starts(q, "\\u0001\"") || n >= nb || used[n])
+        unsigned n;
+        const char *end = marker_end(m + sizeof open - 1, (unsigned)nb, &n);
+        if (!end || used[n])
             return false;
         used[n] = true;
         seen++;
         if (lo_buf_append(out, p, (size_t)(m - p)) != 0 ||
             !append_escaped(out, json_string_value(bigs[n]), json_string_length(bigs[n])))
             return false;
-        p = q + 7;
+        p = end;
     }
     return seen == nb && lo_buf_puts(out, p) == 0;
 }
@@ -205,12 +221,9 @@ int twin_tmpl_init(twin_tmpl *t, const char *type, json_t *data)
     static const char open[] = "\"\\u0001slot:";
     const char *p = d;
     for (const char *m; (m = strstr(p, open));) {
-        const char *q = m + sizeof open - 1;
-        unsigned k = 0;
-        while (*q >= '0' && *q <= '9' && k < TWIN_TMPL_SLOTS)
-            k = k * 10 + (unsigned)(*q++ - '0');
-        if (!lo_str_starts(q, "\\u0001\"") || k >= TWIN_TMPL_SLOTS ||
-            t->n >= TWIN_TMPL_SLOTS) {
+        unsigned k;
+        const char *end = marker_end(m + sizeof open - 1, TWIN_TMPL_SLOTS, &k);
+        if (!end || t->n >= TWIN_TMPL_SLOTS) {
             lo_buf_release(&b);
             free(d);
             twin_tmpl_release(t);
@@ -220,7 +233,7 @@ int twin_tmpl_init(twin_tmpl *t, const char *type, json_t *data)
         t->part[t->n] = lo_buf_steal(&b);
         t->slot[t->n++] = k;
         lo_buf_init(&b, 0);
-        p = q + 7;
+        p = end;
     }
     lo_buf_puts(&b, p);
     lo_buf_puts(&b, "\n\n");

@@ -188,7 +188,7 @@ typedef struct twin_tmpl {
 json_t *twin_slot(unsigned k);
 /* "event: TYPE\n" (type may be NULL) "data: " + data + "\n\n", with its
  * markers; data is consumed. 0, or -1 (t cleared) when out of memory or a
- * marker is missing or repeated. */
+ * marker number is TWIN_TMPL_SLOTS or more, or more than that many markers. */
 int twin_tmpl_init(twin_tmpl *t, const char *type, json_t *data);
 void twin_tmpl_release(twin_tmpl *t);
 /* The event with vals[k] (JSON texts) in place of marker k; NULL when out

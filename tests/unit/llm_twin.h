@@ -83,6 +83,20 @@ static inline void twin_down(twin_fixture *f)
     free(f);
 }
 
+/* The cmocka group fixtures setup() and teardown(): one twin on the tapes
+ * for every test of the file, its twin_fixture the group state. */
+#define TWIN_GROUP_FIXTURES(tapes)                                                           \
+    static int setup(void **state)                                                           \
+    {                                                                                        \
+        *state = twin_up(tapes);                                                             \
+        return 0;                                                                            \
+    }                                                                                        \
+    static int teardown(void **state)                                                        \
+    {                                                                                        \
+        twin_down(*state);                                                                   \
+        return 0;                                                                            \
+    }
+
 /* A request for provider with one user message. */
 static inline lo_llm_request *ask_with(const char *provider, const char *model, const char *text)
 {

@@ -10,17 +10,7 @@
 
 static const char *const TAPES[] = {"llm.jsonl", NULL};
 
-static int setup(void **state)
-{
-    *state = twin_up(TAPES);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    twin_down(*state);
-    return 0;
-}
+TWIN_GROUP_FIXTURES(TAPES)
 
 /* Every middleware writes what it sees into one trace. */
 static char TRACE[512];

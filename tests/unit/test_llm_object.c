@@ -7,17 +7,7 @@
 
 static const char *const TAPES[] = {"llm.jsonl", NULL};
 
-static int setup(void **state)
-{
-    *state = twin_up(TAPES);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    twin_down(*state);
-    return 0;
-}
+TWIN_GROUP_FIXTURES(TAPES)
 
 static const char *const PROVIDERS[] = {"anthropic", "openai", "openai_chat", "gemini"};
 

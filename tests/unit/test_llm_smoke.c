@@ -8,17 +8,7 @@
 
 static const char *const TAPES[] = {"smoke.jsonl", NULL};
 
-static int setup(void **state)
-{
-    *state = twin_up(TAPES);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    twin_down(*state);
-    return 0;
-}
+TWIN_GROUP_FIXTURES(TAPES)
 
 /* 1. basic generation across all providers, newest model of each */
 static void test_basic_generation(void **state)

@@ -5,17 +5,7 @@
 
 static const char *const TAPES[] = {"openai.jsonl", "basic.jsonl", NULL};
 
-static int setup(void **state)
-{
-    *state = twin_up(TAPES);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    twin_down(*state);
-    return 0;
-}
+TWIN_GROUP_FIXTURES(TAPES)
 
 static lo_llm_request *ask(const char *text)
 {

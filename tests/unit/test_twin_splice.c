@@ -116,7 +116,7 @@ static void template_matches(void **state)
     free(got);
     twin_tmpl_release(&t);
 
-    /* a repeated marker or none with a slot missing is refused */
+    /* a marker number out of range is refused */
     assert_int_equal(twin_tmpl_init(&t, NULL, json_pack("[o, o]", twin_slot(0), twin_slot(9))),
                      -1);
     assert_null(twin_tmpl_event(&t, &v));
