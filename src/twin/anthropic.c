@@ -273,23 +273,20 @@ static void push(twin_events *l, const char *type, json_t *data)
 static void push_deltas(twin_events *l, size_t index, const char *dtype, const char *field,
                         const char *s)
 {
-    /* one template per block, the piece filled in (splice.c); an event the
-     * template cannot take is built the ordinary way */
+    /* one template per block, each piece filled in (splice.c); if that
+     * cannot be done, every event built the ordinary way */
     twin_tmpl t;
     bool fast = twin_tmpl_init(&t, "content_block_delta",
                                json_pack("{s:s, s:I, s:{s:s, s:o}}", "type",
                                          "content_block_delta", "index", (json_int_t)index,
                                          "delta", "type", dtype, field, twin_slot(0))) == 0;
+    if (fast && twin_tmpl_deltas(l, &t, s) == 0)
+        s = "";
     while (*s) {
         size_t k = twin_piece(s, TWIN_PIECE);
-        char buf[256];
-        const char *piece = fast ? twin_json_piece(s, k, buf, sizeof buf) : NULL;
-        if (piece)
-            twin_events_push(l, twin_tmpl_event(&t, &piece));
-        else
-            push(l, "content_block_delta",
-                 json_pack("{s:s, s:I, s:{s:s, s:s%}}", "type", "content_block_delta", "index",
-                           (json_int_t)index, "delta", "type", dtype, field, s, k));
+        push(l, "content_block_delta",
+             json_pack("{s:s, s:I, s:{s:s, s:s%}}", "type", "content_block_delta", "index",
+                       (json_int_t)index, "delta", "type", dtype, field, s, k));
         s += k;
     }
     if (fast)

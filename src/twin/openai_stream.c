@@ -3,7 +3,6 @@
  * finished chat.completion becomes chat.completion.chunk data lines ending in
  * "data: [DONE]". Pieces are about 16 bytes, never splitting a UTF-8
  * character, so concatenated deltas equal the tape's text. */
-#include <stdio.h>
 #include <string.h>
 
 #include "twin/twin_internal.h"
@@ -35,7 +34,7 @@ static void text_events(twin_events *l, const json_t *item, size_t oi)
                  (json_int_t)oi, "content_index", 0, "part", "type", "output_text",
                  "annotations", "logprobs", "text", ""));
     /* the deltas from one template, piece and sequence number filled in
-     * (splice.c); an event the template cannot take goes the ordinary way */
+     * (splice.c); if that cannot be done, every event the ordinary way */
     static const char *const type = "response.output_text.delta";
     twin_tmpl t;
     bool fast = twin_tmpl_init(&t, type,
@@ -43,18 +42,14 @@ static void text_events(twin_events *l, const json_t *item, size_t oi)
                                          "sequence_number", twin_slot(1), "item_id", id,
                                          "output_index", (json_int_t)oi, "content_index", 0,
                                          "delta", twin_slot(0), "logprobs")) == 0;
-    for (const char *s = text ? text : ""; *s;) {
+    const char *s = text ? text : "";
+    if (fast && twin_tmpl_deltas(l, &t, s) == 0)
+        s = "";
+    while (*s) {
         size_t k = twin_piece(s, TWIN_PIECE);
-        char buf[256], seq[24];
-        const char *vals[2] = {fast ? twin_json_piece(s, k, buf, sizeof buf) : NULL, seq};
-        if (vals[0]) {
-            snprintf(seq, sizeof seq, "%ld", l->seq++);
-            twin_events_push(l, twin_tmpl_event(&t, vals));
-        } else {
-            ev(l, type,
-               json_pack("{s:O, s:I, s:i, s:s%, s:[]}", "item_id", id, "output_index",
-                         (json_int_t)oi, "content_index", 0, "delta", s, k, "logprobs"));
-        }
+        ev(l, type,
+           json_pack("{s:O, s:I, s:i, s:s%, s:[]}", "item_id", id, "output_index",
+                     (json_int_t)oi, "content_index", 0, "delta", s, k, "logprobs"));
         s += k;
     }
     if (fast)
@@ -196,15 +191,13 @@ char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
     twin_tmpl t;
     bool fast = twin_tmpl_init(&t, NULL, chunk_json(cc, usage, json_pack("{s:o}", "content",
                                                                      twin_slot(0)), NULL)) == 0;
-    for (const char *s = text ? text : ""; *s;) {
-        size_t k = twin_piece(s, TWIN_PIECE);
-        char buf[256];
-        const char *piece = fast ? twin_json_piece(s, k, buf, sizeof buf) : NULL;
-        if (piece)
-            twin_events_push(&l, twin_tmpl_event(&t, &piece));
-        else
-            chunk(&l, cc, usage, json_pack("{s:s%}", "content", s, k), NULL);
-        s += k;
+    const char *rest = text ? text : "";
+    if (fast && twin_tmpl_deltas(&l, &t, rest) == 0)
+        rest = "";
+    while (*rest) {
+        size_t k = twin_piece(rest, TWIN_PIECE);
+        chunk(&l, cc, usage, json_pack("{s:s%}", "content", rest, k), NULL);
+        rest += k;
     }
     if (fast)
         twin_tmpl_release(&t);

@@ -21,6 +21,7 @@ static struct {
     struct esc {
         uint64_t key;
         size_t len;
+        bool pieces; /* esc is the string's delta pieces, each JSON, '\0' after each */
         char *raw, *esc; /* the string; its JSON form with quotes */
         size_t esc_len;
     } slot[SLOTS];
@@ -33,40 +34,99 @@ static uint64_t key_of(const char *s, size_t n)
     return lo_hash(s, k) ^ (lo_hash(s + n - k, k) * 31) ^ n;
 }
 
-/* Append the JSON form of s (n bytes) to out, from the cache or escaped
- * now and remembered. false when out of memory or s is not UTF-8. */
-static bool append_escaped(lo_buf *out, const char *s, size_t n)
+/* A copy of what the cache holds for s (n bytes) in the form asked for, or
+ * NULL when it holds nothing. */
+static char *cache_get(const char *s, size_t n, bool pieces, size_t *len)
 {
     uint64_t key = key_of(s, n);
+    char *copy = NULL;
     pthread_mutex_lock(&cache.mu);
     for (size_t i = 0; i < SLOTS; i++) {
         struct esc *e = &cache.slot[i];
-        if (e->raw && e->key == key && e->len == n && memcmp(e->raw, s, n) == 0) {
-            bool ok = lo_buf_append(out, e->esc, e->esc_len) == 0;
-            pthread_mutex_unlock(&cache.mu);
-            return ok;
+        if (e->raw && e->key == key && e->len == n && e->pieces == pieces &&
+            memcmp(e->raw, s, n) == 0) {
+            if ((copy = lo_malloc(e->esc_len + 1))) {
+                memcpy(copy, e->esc, e->esc_len + 1);
+                *len = e->esc_len;
+            }
+            break;
         }
     }
     pthread_mutex_unlock(&cache.mu);
+    return copy;
+}
 
-    json_t *str = json_stringn(s, n);
-    char *esc = str ? json_dumps(str, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    json_decref(str);
-    char *raw = esc ? lo_strndup(s, n) : NULL;
-    if (!raw) {
-        free(esc);
-        return false;
+/* Remember esc (esc_len bytes, copied) as the form asked for of s. */
+static void cache_put(const char *s, size_t n, bool pieces, const char *esc, size_t esc_len)
+{
+    char *raw = lo_strndup(s, n), *e2 = lo_malloc(esc_len + 1);
+    if (!raw || !e2) {
+        free(raw);
+        free(e2);
+        return;
     }
-    size_t esc_len = strlen(esc);
-    bool ok = lo_buf_append(out, esc, esc_len) == 0;
+    memcpy(e2, esc, esc_len);
+    e2[esc_len] = '\0';
     pthread_mutex_lock(&cache.mu);
     struct esc *e = &cache.slot[cache.next];
     cache.next = (cache.next + 1) % SLOTS;
     free(e->raw);
     free(e->esc);
-    *e = (struct esc){.key = key, .len = n, .raw = raw, .esc = esc, .esc_len = esc_len};
+    *e = (struct esc){.key = key_of(s, n), .len = n, .pieces = pieces, .raw = raw,
+                      .esc = e2, .esc_len = esc_len};
     pthread_mutex_unlock(&cache.mu);
+}
+
+/* Append the JSON form of s (n bytes) to out, from the cache or escaped
+ * now and remembered. false when out of memory or s is not UTF-8. */
+static bool append_escaped(lo_buf *out, const char *s, size_t n)
+{
+    size_t len;
+    char *esc = cache_get(s, n, false, &len);
+    if (!esc) {
+        json_t *str = json_stringn(s, n);
+        esc = str ? json_dumps(str, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(str);
+        if (!esc)
+            return false;
+        len = strlen(esc);
+        cache_put(s, n, false, esc, len);
+    }
+    bool ok = lo_buf_append(out, esc, len) == 0;
+    free(esc);
     return ok;
+}
+
+/* The delta pieces of text (twin_piece, TWIN_PIECE bytes) each as a JSON
+ * string followed by '\0', in one buffer (free it); *count of them. Long
+ * texts come from the cache. NULL when out of memory or not UTF-8. */
+static char *pieces_of(const char *text, size_t *count)
+{
+    size_t n = strlen(text), len;
+    char *blob = n >= BIG ? cache_get(text, n, true, &len) : NULL;
+    if (!blob) {
+        lo_buf b;
+        lo_buf_init(&b, n * 2 + 64);
+        for (const char *s = text; *s;) {
+            size_t k = twin_piece(s, TWIN_PIECE);
+            char buf[256];
+            const char *piece = twin_json_piece(s, k, buf, sizeof buf);
+            if (!piece || lo_buf_append(&b, piece, strlen(piece) + 1) != 0) {
+                lo_buf_release(&b);
+                return NULL;
+            }
+            s += k;
+        }
+        len = b.len;
+        if (!(blob = lo_buf_steal(&b)))
+            return NULL;
+        if (n >= BIG)
+            cache_put(text, n, true, blob, len);
+    }
+    *count = 0;
+    for (size_t i = 0; i < len; i++)
+        *count += blob[i] == '\0';
+    return blob;
 }
 
 /* ------------------------------------------------------------ markers */
@@ -287,4 +347,28 @@ char *twin_json_piece(const char *s, size_t n, char *buf, size_t cap)
         return NULL;
     buf[k] = '\0';
     return buf;
+}
+
+int twin_tmpl_deltas(twin_events *l, const twin_tmpl *t, const char *text)
+{
+    if (!t->part[0])
+        return -1;
+    bool numbered = false;
+    for (unsigned i = 0; i < t->n; i++)
+        numbered |= t->slot[i] == 1;
+    size_t count;
+    char *blob = pieces_of(text, &count);
+    if (!blob)
+        return -1;
+    const char *p = blob;
+    for (size_t i = 0; i < count; i++) {
+        char seq[24] = "";
+        if (numbered)
+            snprintf(seq, sizeof seq, "%ld", l->seq++);
+        const char *vals[2] = {p, seq};
+        twin_events_push(l, twin_tmpl_event(t, vals));
+        p += strlen(p) + 1;
+    }
+    free(blob);
+    return 0;
 }

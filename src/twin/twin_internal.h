@@ -194,6 +194,12 @@ void twin_tmpl_release(twin_tmpl *t);
 /* The event with vals[k] (JSON texts) in place of marker k; NULL when out
  * of memory or t did not initialise. */
 char *twin_tmpl_event(const twin_tmpl *t, const char *const *vals);
+/* An event from t for each delta piece of text (TWIN_PIECE bytes, never
+ * inside a UTF-8 character): the piece's JSON string as value 0 and, when
+ * t has value 1, l->seq (then incremented) as value 1. 0, or -1 with
+ * nothing pushed when t did not initialise, text is not UTF-8 or memory
+ * ran out. */
+int twin_tmpl_deltas(twin_events *l, const twin_tmpl *t, const char *text);
 /* n bytes of s as a JSON string in buf (quotes included); NULL when it does
  * not fit in cap or is not UTF-8. */
 char *twin_json_piece(const char *s, size_t n, char *buf, size_t cap);

@@ -108,6 +108,48 @@ static void template_matches(void **state)
     }
     twin_tmpl_release(&t);
 
+    /* the deltas of a long text: the pieces join to the text, numbered from
+     * l.seq, the second time from the cache and the same */
+    char *text = long_text("délta", 60);
+    assert_int_equal(twin_tmpl_init(&t, "d",
+                                    json_pack("{s:o, s:o}", "seq", twin_slot(1), "delta",
+                                              twin_slot(0))),
+                     0);
+    char *first = NULL;
+    for (int round = 0; round < 2; round++) {
+        twin_events l = {.seq = 5};
+        assert_int_equal(twin_tmpl_deltas(&l, &t, text), 0);
+        size_t n;
+        char **ev = twin_events_finish(&l, &n);
+        assert_true(n > 10);
+        lo_buf joined, all;
+        lo_buf_init(&joined, 0);
+        lo_buf_init(&all, 0);
+        for (size_t i = 0; i < n; i++) {
+            char want[48];
+            snprintf(want, sizeof want, "data: {\"seq\":%zu,", i + 5);
+            assert_non_null(strstr(ev[i], want));
+            json_error_t je;
+            json_t *d = json_loads(strstr(ev[i], "data: ") + 6, JSON_DISABLE_EOF_CHECK, &je);
+            assert_non_null(d);
+            lo_buf_puts(&joined, json_string_value(json_object_get(d, "delta")));
+            json_decref(d);
+            lo_buf_puts(&all, ev[i]);
+            free(ev[i]);
+        }
+        free(ev);
+        assert_string_equal(joined.data, text);
+        if (!first)
+            first = lo_buf_steal(&all);
+        else
+            assert_string_equal(all.data, first);
+        lo_buf_release(&all);
+        lo_buf_release(&joined);
+    }
+    free(first);
+    free(text);
+    twin_tmpl_release(&t);
+
     /* no event type (Chat Completions chunks) */
     assert_int_equal(twin_tmpl_init(&t, NULL, json_pack("{s:o}", "content", twin_slot(0))), 0);
     const char *v = "\"x\"";
