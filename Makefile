@@ -94,9 +94,17 @@ test-slow: $(BIN) $(TEST_BIN)
 	  LIGHTSOUT_MODELS=$(abspath data/models.json) \
 	  $(PROVE) --exec '' --timer $(sort $(wildcard tests/slow/*.t))
 
-# The real CLI agents (claude, codex, gemini) against the twins; each one
-# not installed is skipped. Needs their own installs, so not in `make test`.
+# The real CLI agents (claude, codex, gemini, opencode) against the twins,
+# installed from npm at the versions tests/agents/package.json pins into
+# build/agents (never globally); a failed install leaves them skipped. Not
+# in `make test`: it needs the npm registry and a few minutes.
 test-agents: $(BIN)
+	@mkdir -p build/agents
+	@if cmp -s tests/agents/package.json build/agents/package.json && \
+	    [ -x build/agents/node_modules/.bin/claude ]; then :; else \
+	  cp tests/agents/package.json tests/agents/package-lock.json build/agents/ && \
+	  (cd build/agents && npm ci --no-audit --no-fund --loglevel=error) || \
+	  echo "test-agents: npm could not install the agents; they are skipped"; fi
 	LIGHTSOUT=$(abspath $(BIN)) LIGHTSOUT_MODELS=$(abspath data/models.json) \
 	  $(PROVE) --exec '' --timer $(sort $(wildcard tests/agents/*.t))
 
