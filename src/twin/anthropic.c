@@ -267,7 +267,7 @@ static void ratelimit_headers(twin_exch *x, int64_t in, int64_t out)
 
 static void push(twin_events *l, const char *type, json_t *data)
 {
-    twin_events_push(l, twin_sse_event(type, data, NULL));
+    twin_events_sse(l, type, data, NULL);
 }
 
 static void push_deltas(twin_events *l, size_t index, const char *dtype, const char *field,
@@ -408,14 +408,13 @@ static void serve_entry(twin_exch *x, const json_t *b, const lo_tape_entry *e,
     twin_events l = {0};
     stream_events(&l, msg);
     json_decref(msg);
-    size_t n = 0;
-    char **ev = twin_events_finish(&l, &n);
-    if (!ev) {
+    if (l.oom) {
+        twin_events_release(&l);
         send_error_f(x, 500, NULL, "out of memory in the twin");
         return;
     }
     twin_exch_watch(x);
-    twin_send_events(x->res, ev, n, f);
+    twin_send_events(x->res, &l, f);
     x->status = 200;
     twin_exch_done(x);
 }

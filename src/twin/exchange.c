@@ -221,58 +221,141 @@ const char *twin_thinking_text(const json_t *reply)
 
 size_t twin_piece(const char *s, size_t size)
 {
-    size_t n = strlen(s);
+    /* strnlen: the caller walks a long text piece by piece */
+    size_t n = strnlen(s, size + 1);
     if (n <= size)
         return n;
     size_t k = size;
-    while (k < n && ((unsigned char)s[k] & 0xC0) == 0x80)
+    while (((unsigned char)s[k] & 0xC0) == 0x80)
         k++;
     return k;
 }
 
-void twin_events_push(twin_events *l, char *e)
+/* Spare event buffers per server thread: a stream's bytes are tens of KB,
+ * a thread sends several streams at once, and growing a new buffer for
+ * every request (which glibc hands back to the kernel when it is freed,
+ * with a TLB flush on every core) cost more than rendering the events. */
+#define SPARE_MAX ((size_t)1 << 20) /* bytes: a bigger buffer is freed */
+#define SPARES 8
+struct spares {
+    char *data[SPARES];
+    size_t cap[SPARES];
+    unsigned n;
+};
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+static void spares_drop(void *p)
 {
-    if (!e) {
-        l->oom = true;
+    struct spares *s = p;
+    for (unsigned i = 0; i < s->n; i++)
+        free(s->data[i]);
+    free(s);
+}
+
+static void spares_init(void)
+{
+    spare_ok = pthread_key_create(&spare_key, spares_drop) == 0;
+}
+
+static struct spares *spares_get(bool create)
+{
+    pthread_once(&spare_once, spares_init);
+    if (!spare_ok)
+        return NULL;
+    struct spares *s = pthread_getspecific(spare_key);
+    if (!s && create && (s = lo_calloc(1, sizeof *s)) && pthread_setspecific(spare_key, s) != 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+lo_buf *twin_events_buf(twin_events *l)
+{
+    struct spares *s;
+    if (!l->b.data && (s = spares_get(false)) && s->n) {
+        s->n--;
+        l->b.data = s->data[s->n];
+        l->b.cap = s->cap[s->n];
+        l->b.len = 0;
+        l->b.data[0] = '\0';
+    }
+    return &l->b;
+}
+
+void twin_buf_recycle(char *data, size_t cap)
+{
+    struct spares *s = data && cap <= SPARE_MAX ? spares_get(true) : NULL;
+    if (!s || s->n == SPARES) {
+        free(data);
         return;
     }
+    s->data[s->n] = data;
+    s->cap[s->n] = cap;
+    s->n++;
+}
+
+void twin_events_end(twin_events *l)
+{
+    if (l->oom)
+        return;
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        char **nv = lo_realloc(l->v, cap * sizeof *nv);
-        if (!nv) {
-            free(e);
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        size_t *ne = lo_realloc(l->end, cap * sizeof *ne);
+        if (!ne) {
             l->oom = true;
             return;
         }
-        l->v = nv;
+        l->end = ne;
         l->cap = cap;
     }
-    l->v[l->n++] = e;
+    l->end[l->n++] = l->b.len;
 }
 
-char **twin_events_finish(twin_events *l, size_t *n)
+void twin_events_add(twin_events *l, const char *s, size_t n)
 {
-    if (l->oom) {
-        for (size_t i = 0; i < l->n; i++)
-            free(l->v[i]);
-        free(l->v);
-        l->v = NULL;
-        l->n = l->cap = 0;
-        return NULL;
-    }
-    *n = l->n;
-    return l->v;
+    if (l->oom || lo_buf_append(twin_events_buf(l), s, n) != 0)
+        l->oom = true;
+    else
+        twin_events_end(l);
 }
 
-char *twin_sse_event(const char *type, json_t *data, const char *end)
+void twin_events_push(twin_events *l, char *e)
+{
+    if (!e)
+        l->oom = true;
+    else
+        twin_events_add(l, e, strlen(e));
+    free(e);
+}
+
+const char *twin_events_at(const twin_events *l, size_t i, size_t *len)
+{
+    size_t start = i ? l->end[i - 1] : 0;
+    *len = l->end[i] - start;
+    return l->b.data + start;
+}
+
+void twin_events_release(twin_events *l)
+{
+    twin_buf_recycle(l->b.data, l->b.cap);
+    free(l->end);
+    long seq = l->seq;
+    memset(l, 0, sizeof *l);
+    l->seq = seq;
+}
+
+/* Append the SSE event to b; 0 or -1 (out of memory, or no data). */
+static int sse_append(lo_buf *b, const char *type, json_t *data, const char *end)
 {
     /* Streams render thousands of these a second: dump into a stack buffer
-     * (long strings spliced in escaped once, see splice.c) and build the
-     * event with one allocation, not through json_dumps' growing buffer and
-     * two printf calls. */
+     * (long strings spliced in escaped once, see splice.c), not through
+     * json_dumps' growing buffer and printf. */
     char small[4096], *heap = NULL;
     if (!data)
-        return NULL;
+        return -1;
     const char *d = heap = twin_json_dump_spliced(data);
     size_t dn = heap ? strlen(heap) : json_dumpb(data, small, sizeof small, JSON_COMPACT);
     if (!heap && dn > sizeof small)
@@ -280,31 +363,37 @@ char *twin_sse_event(const char *type, json_t *data, const char *end)
     else if (!heap)
         d = small;
     json_decref(data);
-    if (!d || dn == 0) {
-        free(heap);
-        return NULL;
-    }
-    static const char ev[] = "event: ", da[] = "data: ";
-    size_t tn = type ? strlen(type) : 0;
-    if (!end)
-        end = "\n\n";
-    size_t en = strlen(end);
-    size_t n = (type ? sizeof ev - 1 + tn + 1 : 0) + sizeof da - 1 + dn + en;
-    char *out = lo_malloc(n + 1), *w = out;
-    if (out) {
-        if (type) {
-            memcpy(w, ev, sizeof ev - 1);
-            w += sizeof ev - 1;
-            memcpy(w, type, tn);
-            w += tn;
-            *w++ = '\n';
-        }
-        memcpy(w, da, sizeof da - 1);
-        w += sizeof da - 1;
-        memcpy(w, d, dn);
-        w += dn;
-        memcpy(w, end, en + 1);
+    int rc = -1;
+    if (d && dn > 0) {
+        rc = 0;
+        if (type)
+            rc |= lo_buf_append(b, "event: ", 7) | lo_buf_puts(b, type) | lo_buf_putc(b, '\n');
+        rc |= lo_buf_append(b, "data: ", 6) | lo_buf_append(b, d, dn) |
+              lo_buf_puts(b, end ? end : "\n\n");
     }
     free(heap);
-    return out;
+    return rc ? -1 : 0;
+}
+
+void twin_events_sse(twin_events *l, const char *type, json_t *data, const char *end)
+{
+    if (l->oom) {
+        json_decref(data);
+        return;
+    }
+    if (sse_append(twin_events_buf(l), type, data, end) != 0)
+        l->oom = true;
+    else
+        twin_events_end(l);
+}
+
+char *twin_sse_event(const char *type, json_t *data, const char *end)
+{
+    lo_buf b;
+    lo_buf_init(&b, 0);
+    if (sse_append(&b, type, data, end) != 0) {
+        lo_buf_release(&b);
+        return NULL;
+    }
+    return lo_buf_steal(&b);
 }

@@ -177,41 +177,41 @@ void twin_gemini_view(const json_t *b, twin_view *v)
 static void send_array(twin_exch *x, json_t *chunks, const lo_tape_fault *f)
 {
     size_t n = json_array_size(chunks);
-    char **parts = lo_calloc(n ? n : 1, sizeof *parts);
-    if (!parts) {
-        send_error(x, 500, "out of memory in the twin");
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
+    twin_events l = {0};
+    for (size_t i = 0; i < n && !l.oom; i++) {
         char *s = json_dumps(json_array_get(chunks, i), JSON_COMPACT);
         /* malformed: the second element (the first when alone) is cut in half */
         if (s && f->malformed && i == (n > 1 ? 1 : 0))
             s[strlen(s) / 2] = '\0';
-        lo_buf b;
-        lo_buf_init(&b, 0);
-        lo_buf_puts(&b, i ? ",\r\n" : "[");
-        lo_buf_puts(&b, s ? s : "{}");
-        if (i + 1 == n)
-            lo_buf_puts(&b, "]");
+        lo_buf *b = twin_events_buf(&l);
+        if (lo_buf_puts(b, i ? ",\r\n" : "[") || lo_buf_puts(b, s ? s : "{}") ||
+            (i + 1 == n && lo_buf_puts(b, "]")))
+            l.oom = true;
         free(s);
-        parts[i] = lo_buf_steal(&b);
+        twin_events_end(&l);
+    }
+    if (l.oom) {
+        twin_events_release(&l);
+        send_error(x, 500, "out of memory in the twin");
+        return;
     }
     twin_exch_watch(x);
-    twin_send_parts(x->res, 200, CTYPE, parts, n, f);
+    twin_send_parts(x->res, 200, CTYPE, &l, f);
 }
 
 static void send_sse(twin_exch *x, json_t *chunks, const lo_tape_fault *f)
 {
     size_t n = json_array_size(chunks);
-    char **ev = lo_calloc(n ? n : 1, sizeof *ev);
-    if (!ev) {
+    twin_events l = {0};
+    for (size_t i = 0; i < n; i++)
+        twin_events_sse(&l, NULL, json_incref(json_array_get(chunks, i)), "\r\n\r\n");
+    if (l.oom) {
+        twin_events_release(&l);
         send_error(x, 500, "out of memory in the twin");
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        ev[i] = twin_sse_event(NULL, json_incref(json_array_get(chunks, i)), "\r\n\r\n");
     twin_exch_watch(x);
-    twin_send_events(x->res, ev, n, f);
+    twin_send_events(x->res, &l, f);
 }
 
 /* ------------------------------------------------------------ serving */

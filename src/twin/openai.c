@@ -461,18 +461,21 @@ static void serve_entry(twin_exch *x, const json_t *b, enum twin_api api,
         twin_exch_send_json(x, 200, "application/json", obj, f);
         return;
     }
-    size_t n = 0;
     bool usage =
         json_is_true(json_object_get(json_object_get(b, "stream_options"), "include_usage"));
-    char **ev = api == TWIN_CHAT ? twin_openai_chat_chunks(obj, usage, &n)
-                                 : twin_openai_response_events(obj, &n);
+    twin_events l = {0};
+    if (api == TWIN_CHAT)
+        twin_openai_chat_chunks(obj, usage, &l);
+    else
+        twin_openai_response_events(obj, &l);
     json_decref(obj);
-    if (!ev) {
+    if (l.oom) {
+        twin_events_release(&l);
         send_error(x, 500, NULL, NULL, "out of memory in the twin");
         return;
     }
     twin_exch_watch(x);
-    twin_send_events(x->res, ev, n, f);
+    twin_send_events(x->res, &l, f);
     x->status = 200;
     twin_exch_done(x);
 }

@@ -21,7 +21,7 @@ static void ev(twin_events *l, const char *type, json_t *fields)
     }
     json_object_update(d, fields);
     json_decref(fields);
-    twin_events_push(l, twin_sse_event(type, d, NULL));
+    twin_events_sse(l, type, d, NULL);
 }
 
 static void text_events(twin_events *l, const json_t *item, size_t oi)
@@ -119,9 +119,9 @@ static json_t *item_head(const json_t *item)
     return h;
 }
 
-char **twin_openai_response_events(const json_t *resp, size_t *n)
+void twin_openai_response_events(const json_t *resp, twin_events *out)
 {
-    twin_events l = {0};
+    twin_events l = *out;
     json_t *head = json_deep_copy(resp);
     json_object_set_new(head, "status", json_string("in_progress"));
     json_object_set_new(head, "output", json_array());
@@ -148,7 +148,7 @@ char **twin_openai_response_events(const json_t *resp, size_t *n)
     bool incomplete = lo_str_eq(json_string_value(json_object_get(resp, "status")), "incomplete");
     ev(&l, incomplete ? "response.incomplete" : "response.completed",
        json_pack("{s:O}", "response", resp));
-    return twin_events_finish(&l, n);
+    *out = l;
 }
 
 /* ------------------------------------------------------------ Chat */
@@ -174,12 +174,12 @@ static json_t *chunk_json(const json_t *cc, bool usage, json_t *delta, const cha
 static void chunk(twin_events *l, const json_t *cc, bool usage, json_t *delta,
                   const char *finish)
 {
-    twin_events_push(l, twin_sse_event(NULL, chunk_json(cc, usage, delta, finish), NULL));
+    twin_events_sse(l, NULL, chunk_json(cc, usage, delta, finish), NULL);
 }
 
-char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
+void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *out)
 {
-    twin_events l = {0};
+    twin_events l = *out;
     const json_t *choice = json_array_get(json_object_get(cc, "choices"), 0);
     const json_t *msg = json_object_get(choice, "message");
     const char *text = json_string_value(json_object_get(msg, "content"));
@@ -230,8 +230,8 @@ char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n)
                               json_object_get(cc, "service_tier"), "system_fingerprint",
                               json_object_get(cc, "system_fingerprint"), "choices", "usage",
                               json_object_get(cc, "usage"));
-        twin_events_push(&l, twin_sse_event(NULL, u, NULL));
+        twin_events_sse(&l, NULL, u, NULL);
     }
-    twin_events_push(&l, lo_strdup("data: [DONE]\n\n"));
-    return twin_events_finish(&l, n);
+    twin_events_add(&l, "data: [DONE]\n\n", 14);
+    *out = l;
 }

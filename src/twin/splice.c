@@ -316,26 +316,31 @@ void twin_tmpl_release(twin_tmpl *t)
     memset(t, 0, sizeof *t);
 }
 
+/* Append t's event with vals (their lengths in vl) to b; 0 or -1. */
+static int tmpl_append(lo_buf *b, const twin_tmpl *t, const char *const *vals, const size_t *vl)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < t->n; i++)
+        rc |= lo_buf_append(b, t->part[i], t->plen[i]) |
+              lo_buf_append(b, vals[t->slot[i]], vl[t->slot[i]]);
+    rc |= lo_buf_append(b, t->part[t->n], t->plen[t->n]);
+    return rc ? -1 : 0;
+}
+
 char *twin_tmpl_event(const twin_tmpl *t, const char *const *vals)
 {
     if (!t->part[0])
         return NULL;
-    size_t n = t->plen[t->n], vl[TWIN_TMPL_SLOTS];
-    for (unsigned i = 0; i < t->n; i++) {
-        vl[i] = strlen(vals[t->slot[i]]);
-        n += t->plen[i] + vl[i];
-    }
-    char *out = lo_malloc(n + 1), *w = out;
-    if (!out)
+    size_t vl[TWIN_TMPL_SLOTS] = {0};
+    for (unsigned i = 0; i < t->n; i++)
+        vl[t->slot[i]] = strlen(vals[t->slot[i]]);
+    lo_buf b;
+    lo_buf_init(&b, 0);
+    if (tmpl_append(&b, t, vals, vl) != 0) {
+        lo_buf_release(&b);
         return NULL;
-    for (unsigned i = 0; i < t->n; i++) {
-        memcpy(w, t->part[i], t->plen[i]);
-        w += t->plen[i];
-        memcpy(w, vals[t->slot[i]], vl[i]);
-        w += vl[i];
     }
-    memcpy(w, t->part[t->n], t->plen[t->n] + 1);
-    return out;
+    return lo_buf_steal(&b);
 }
 
 char *twin_json_piece(const char *s, size_t n, char *buf, size_t cap)
@@ -361,13 +366,16 @@ int twin_tmpl_deltas(twin_events *l, const twin_tmpl *t, const char *text)
     if (!blob)
         return -1;
     const char *p = blob;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count && !l->oom; i++) {
         char seq[24] = "";
+        size_t vl[TWIN_TMPL_SLOTS] = {strlen(p), 0};
         if (numbered)
-            snprintf(seq, sizeof seq, "%ld", l->seq++);
-        const char *vals[2] = {p, seq};
-        twin_events_push(l, twin_tmpl_event(t, vals));
-        p += strlen(p) + 1;
+            vl[1] = (size_t)snprintf(seq, sizeof seq, "%ld", l->seq++);
+        const char *vals[TWIN_TMPL_SLOTS] = {p, seq};
+        if (tmpl_append(twin_events_buf(l), t, vals, vl) != 0)
+            l->oom = true;
+        twin_events_end(l);
+        p += vl[0] + 1;
     }
     free(blob);
     return 0;

@@ -103,9 +103,11 @@ int64_t twin_mono_ms(void)
  * delay never blocks a server thread: the producer answers 0 (not yet) until
  * the piece is due. */
 struct feed {
-    char **parts;
+    char *data;     /* the parts, back to back (cap bytes allocated) */
+    size_t cap;
+    size_t *end;    /* where each part ends in data */
     size_t n, next; /* parts to send; the one being sent */
-    size_t off;     /* bytes of parts[next] already sent */
+    size_t off;     /* bytes of data already sent */
     int64_t due;    /* monotonic ms before which nothing is sent */
     long drip_ms;
     lo_twin *t;     /* set by twin_watch_next: log a stream the client left */
@@ -137,9 +139,8 @@ static void feed_free(void *ud)
     if (f->t && f->next < f->n)
         twin_log(f->t, "%s: the client closed the stream after %zu of %zu parts", f->what,
                  f->next, f->n);
-    for (size_t i = 0; i < f->n; i++)
-        free(f->parts[i]);
-    free(f->parts);
+    twin_buf_recycle(f->data, f->cap);
+    free(f->end);
     free(f);
 }
 
@@ -153,23 +154,14 @@ static ssize_t feed_produce(void *ud, char *buf, size_t max)
     /* Without a drip every part is due now: fill the buffer with as many
      * as fit, so a 200-event stream is a few writes, not 200. A drip sends
      * one part a call, each after its delay. */
-    size_t k = 0;
-    while (f->next < f->n && k < max) {
-        const char *p = f->parts[f->next];
-        size_t len = strlen(p), left = len - f->off;
-        size_t c = left < max - k ? left : max - k;
-        memcpy(buf + k, p + f->off, c);
-        k += c;
-        f->off += c;
-        if (f->off < len)
-            break;
+    size_t stop = f->drip_ms ? f->end[f->next] : f->end[f->n - 1];
+    size_t k = stop - f->off < max ? stop - f->off : max;
+    memcpy(buf, f->data + f->off, k);
+    f->off += k;
+    while (f->next < f->n && f->off >= f->end[f->next])
         f->next++;
-        f->off = 0;
-        if (f->drip_ms) {
-            f->due = twin_mono_ms() + f->drip_ms;
-            break;
-        }
-    }
+    if (f->drip_ms && f->off == stop)
+        f->due = twin_mono_ms() + f->drip_ms;
     return (ssize_t)k;
 }
 
@@ -181,27 +173,26 @@ static char *malform(const char *s)
     return lo_strndup(s, n > 1 ? n / 2 : 0);
 }
 
-void twin_send_parts(lo_http_response *res, int status, const char *ctype, char **parts,
-                     size_t n, const lo_tape_fault *f)
+void twin_send_parts(lo_http_response *res, int status, const char *ctype, twin_events *l,
+                     const lo_tape_fault *f)
 {
-    struct feed *fd = lo_calloc(1, sizeof *fd);
+    struct feed *fd = l->oom ? NULL : lo_calloc(1, sizeof *fd);
     if (!fd) {
-        for (size_t i = 0; i < n; i++)
-            free(parts[i]);
-        free(parts);
+        twin_events_release(l);
         lo_http_respond(res, 500, "application/json", NULL, 0);
         return;
     }
-    fd->parts = parts;
-    fd->n = n;
+    fd->data = l->b.data;
+    fd->cap = l->b.cap;
+    fd->end = l->end;
+    fd->n = l->n;
+    memset(l, 0, sizeof *l);
     fd->t = next_watch.t;
     memcpy(fd->what, next_watch.what, sizeof fd->what);
     next_watch.t = NULL;
     /* cut_after: the parts past the cut are never sent */
-    if (f && f->cut_after >= 0 && (size_t)f->cut_after < n)
+    if (f && f->cut_after >= 0 && (size_t)f->cut_after < fd->n)
         fd->n = (size_t)f->cut_after;
-    for (size_t i = fd->n; i < n; i++)
-        free(parts[i]);
     fd->due = twin_mono_ms() + (f ? f->latency_ms : 0);
     fd->drip_ms = f ? f->drip_ms : 0;
     lo_http_stream(res, status, ctype, feed_produce, fd, feed_free);
@@ -220,50 +211,54 @@ void twin_send(lo_http_response *res, int status, const char *ctype, const char 
         free(copy);
         return;
     }
-    char **parts = lo_malloc(sizeof *parts);
-    if (!parts || !copy) {
-        free(parts);
-        free(copy);
-        lo_http_respond(res, 500, "application/json", NULL, 0);
-        return;
-    }
-    parts[0] = copy;
+    twin_events l = {0};
+    if (!copy)
+        l.oom = true;
+    else
+        twin_events_add(&l, copy, strlen(copy));
+    free(copy);
     lo_tape_fault g = *f;
     g.cut_after = -1; /* a single body is never cut by event count */
-    twin_send_parts(res, status, ctype, parts, 1, &g);
+    twin_send_parts(res, status, ctype, &l, &g);
 }
 
-void twin_send_events(lo_http_response *res, char **events, size_t n, const lo_tape_fault *f)
+void twin_send_events(lo_http_response *res, twin_events *l, const lo_tape_fault *f)
 {
-    if (f && f->malformed && n > 0) {
+    if (f && f->malformed && l->n > 0 && !l->oom) {
         /* The second event (the first after the opening one) carries data
          * that is not JSON: the event framing stays intact, the payload
          * does not parse. */
-        size_t i = n > 1 ? 1 : 0;
-        char *data = strstr(events[i], "data: ");
-        if (data) {
-            data += 6;
-            size_t keep = (size_t)(data - events[i]) + strlen(data) / 2;
-            lo_buf b;
-            lo_buf_init(&b, 0);
-            lo_buf_append(&b, events[i], keep);
-            lo_buf_puts(&b, "\n\n");
-            char *s = lo_buf_steal(&b);
-            if (s) {
-                free(events[i]);
-                events[i] = s;
+        size_t i = l->n > 1 ? 1 : 0, len;
+        const char *at = twin_events_at(l, i, &len);
+        char *ev = lo_strndup(at, len);
+        const char *data = ev ? strstr(ev, "data: ") : NULL;
+        size_t keep = data ? (size_t)(data + 6 - ev) + strlen(data + 6) / 2 : 0;
+        free(ev);
+        if (keep) {
+            twin_events m = {0};
+            for (size_t k = 0; k < l->n; k++) {
+                const char *e = twin_events_at(l, k, &len);
+                if (k != i) {
+                    twin_events_add(&m, e, len);
+                    continue;
+                }
+                lo_buf *b = twin_events_buf(&m);
+                if (lo_buf_append(b, e, keep) || lo_buf_append(b, "\n\n", 2))
+                    m.oom = true;
+                twin_events_end(&m);
             }
+            twin_events_release(l);
+            *l = m;
         }
     }
-    twin_send_parts(res, 200, "text/event-stream", events, n, f);
+    twin_send_parts(res, 200, "text/event-stream", l, f);
 }
 
 void twin_send_raw_sse(lo_http_response *res, const char *text, const lo_tape_fault *f)
 {
-    char **ev = NULL;
-    size_t n = 0, cap = 0;
+    twin_events l = {0};
     const char *p = text;
-    while (*p) {
+    while (*p && !l.oom) {
         /* an event ends at a blank line: "\n\n" (or "\r\n\r\n") */
         const char *e = strstr(p, "\n\n");
         const char *e2 = strstr(p, "\r\n\r\n");
@@ -274,19 +269,10 @@ void twin_send_raw_sse(lo_http_response *res, const char *text, const lo_tape_fa
             len = (size_t)(e - p) + 2;
         else
             len = strlen(p);
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **ne = lo_realloc(ev, cap * sizeof *ne);
-            if (!ne)
-                break;
-            ev = ne;
-        }
-        if (!(ev[n] = lo_strndup(p, len)))
-            break;
-        n++;
+        twin_events_add(&l, p, len);
         p += len;
     }
-    twin_send_events(res, ev, n, f);
+    twin_send_events(res, &l, f);
 }
 
 /* ------------------------------------------------------------ lifecycle */

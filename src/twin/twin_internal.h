@@ -54,18 +54,49 @@ bool twin_key_ok(const lo_twin *t, const char *key);
  * NULL). The body is copied. */
 void twin_send(lo_http_response *res, int status, const char *ctype, const char *body,
                size_t len, const lo_tape_fault *f);
-/* Answer an SSE stream of pre-rendered events (each "event: ...\ndata: ...\n\n"),
- * with latency, drip, cut_after and malformed applied. Takes ownership of
- * the strings and of the array, also on failure. */
-void twin_send_events(lo_http_response *res, char **events, size_t n, const lo_tape_fault *f);
+/* Stream events, built one after another into one buffer: a 200-event
+ * stream is a few allocations, not 200. */
+#define TWIN_PIECE 16 /* bytes of text per delta, about a model's token or four */
+
+typedef struct twin_events {
+    lo_buf b;    /* every event's bytes, back to back */
+    size_t *end; /* where each event ends in b */
+    size_t n, cap;
+    bool oom;
+    long seq; /* the next sequence number, for providers that number events */
+} twin_events;
+
+/* l->b, to append to: when empty, it takes this thread's spare buffer. */
+lo_buf *twin_events_buf(twin_events *l);
+/* A buffer (cap bytes) no longer needed: kept as this thread's spare, or
+ * freed. */
+void twin_buf_recycle(char *data, size_t cap);
+/* The bytes appended to twin_events_buf(l) since the last event make the
+ * next one. */
+void twin_events_end(twin_events *l);
+/* Append an event of n bytes. */
+void twin_events_add(twin_events *l, const char *s, size_t n);
+/* Append e (taken); NULL marks the list out of memory. */
+void twin_events_push(twin_events *l, char *e);
+/* Append "event: TYPE\n" (when type is not NULL) "data: JSON" + end (NULL
+ * = "\n\n"); data is consumed. */
+void twin_events_sse(twin_events *l, const char *type, json_t *data, const char *end);
+/* Event i's bytes (not NUL-terminated) and their length. */
+const char *twin_events_at(const twin_events *l, size_t i, size_t *len);
+void twin_events_release(twin_events *l);
+
+/* Answer an SSE stream of events (each "event: ...\ndata: ...\n\n"), with
+ * latency, drip, cut_after and malformed applied. Takes l's contents (l is
+ * left empty), also on failure; out of memory in l answers 500. */
+void twin_send_events(lo_http_response *res, twin_events *l, const lo_tape_fault *f);
 /* Split raw SSE text into events (at blank lines) and send them as above. */
 void twin_send_raw_sse(lo_http_response *res, const char *text, const lo_tape_fault *f);
-/* Send parts[0..n) one after another as a streamed body of this status and
- * type, with the fault's latency, drip and cut_after applied per part (not
- * malformed: that is the caller's, it knows the framing). Takes ownership
- * of the strings and the array, also on failure. */
-void twin_send_parts(lo_http_response *res, int status, const char *ctype, char **parts,
-                     size_t n, const lo_tape_fault *f);
+/* Send l's events one after another as a streamed body of this status and
+ * type, with the fault's latency, drip and cut_after applied per event (not
+ * malformed: that is the caller's, it knows the framing). Takes l's
+ * contents as above. */
+void twin_send_parts(lo_http_response *res, int status, const char *ctype, twin_events *l,
+                     const lo_tape_fault *f);
 
 /* ---- exchange.c: one request as every provider serves it ---- */
 
@@ -146,20 +177,6 @@ const char *twin_jstr(const json_t *j, const char *key);
 /* A reply's thinking text (a string, or {"text": ...}); NULL when none. */
 const char *twin_thinking_text(const json_t *reply);
 
-/* Stream events, built one by one. */
-#define TWIN_PIECE 16 /* bytes of text per delta, about a model's token or four */
-
-typedef struct twin_events {
-    char **v;
-    size_t n, cap;
-    bool oom;
-    long seq; /* the next sequence number, for providers that number events */
-} twin_events;
-
-/* Append e (taken); NULL marks the list out of memory. */
-void twin_events_push(twin_events *l, char *e);
-/* The events and their count; NULL (everything freed) when out of memory. */
-char **twin_events_finish(twin_events *l, size_t *n);
 /* "event: TYPE\n" (when type is not NULL) "data: JSON" + end (NULL =
  * "\n\n"); data is consumed. NULL when out of memory. */
 char *twin_sse_event(const char *type, json_t *data, const char *end);
@@ -197,8 +214,8 @@ char *twin_tmpl_event(const twin_tmpl *t, const char *const *vals);
 /* An event from t for each delta piece of text (TWIN_PIECE bytes, never
  * inside a UTF-8 character): the piece's JSON string as value 0 and, when
  * t has value 1, l->seq (then incremented) as value 1. 0, or -1 with
- * nothing pushed when t did not initialise, text is not UTF-8 or memory
- * ran out. */
+ * nothing added when t did not initialise or text is not UTF-8; running
+ * out of memory marks l. */
 int twin_tmpl_deltas(twin_events *l, const twin_tmpl *t, const char *text);
 /* n bytes of s as a JSON string in buf (quotes included); NULL when it does
  * not fit in cap or is not UTF-8. */
@@ -225,8 +242,8 @@ void twin_openai_view(const json_t *b, enum twin_api api, twin_view *v);
 const json_t *twin_openai_tool_fn(const json_t *tl, enum twin_api api);
 /* openai_stream.c: the stream of a finished object (event strings owned by
  * the caller; NULL when out of memory). */
-char **twin_openai_response_events(const json_t *resp, size_t *n);
-char **twin_openai_chat_chunks(const json_t *cc, bool usage, size_t *n);
+void twin_openai_response_events(const json_t *resp, twin_events *l);
+void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *l);
 
 /* gemini*.c: the methods under /v1beta/models/{model}:METHOD. */
 enum twin_gemini_method { TWIN_GEMINI_GENERATE, TWIN_GEMINI_STREAM, TWIN_GEMINI_COUNT };

@@ -119,25 +119,32 @@ static void template_matches(void **state)
     for (int round = 0; round < 2; round++) {
         twin_events l = {.seq = 5};
         assert_int_equal(twin_tmpl_deltas(&l, &t, text), 0);
-        size_t n;
-        char **ev = twin_events_finish(&l, &n);
-        assert_true(n > 10);
+        assert_false(l.oom);
+        assert_true(l.n > 10);
         lo_buf joined, all;
         lo_buf_init(&joined, 0);
         lo_buf_init(&all, 0);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < l.n; i++) {
+            size_t len;
+            const char *at = twin_events_at(&l, i, &len);
+            char *ev = lo_strndup(at, len);
+            assert_non_null(ev);
+            /* each event is one whole SSE event */
+            assert_int_equal(strncmp(ev, "event: d\ndata: ", 15), 0);
+            assert_string_equal(ev + len - 2, "\n\n");
             char want[48];
             snprintf(want, sizeof want, "data: {\"seq\":%zu,", i + 5);
-            assert_non_null(strstr(ev[i], want));
+            assert_non_null(strstr(ev, want));
             json_error_t je;
-            json_t *d = json_loads(strstr(ev[i], "data: ") + 6, JSON_DISABLE_EOF_CHECK, &je);
+            json_t *d = json_loads(strstr(ev, "data: ") + 6, JSON_DISABLE_EOF_CHECK, &je);
             assert_non_null(d);
             lo_buf_puts(&joined, json_string_value(json_object_get(d, "delta")));
             json_decref(d);
-            lo_buf_puts(&all, ev[i]);
-            free(ev[i]);
+            lo_buf_puts(&all, ev);
+            free(ev);
         }
-        free(ev);
+        assert_int_equal(all.len, l.b.len);
+        twin_events_release(&l);
         assert_string_equal(joined.data, text);
         if (!first)
             first = lo_buf_steal(&all);
