@@ -94,6 +94,11 @@ typedef struct lo_http_config {
      * libmicrohttpd's own diagnostics; called from server threads. */
     void (*log)(const char *line, void *ud);
     void *log_ud;
+    /* The JSON body of the 413 for an over-limit upload to this path (a
+     * string that outlives the server), called from server threads; NULL,
+     * or a NULL answer, gives the server's own {"error": ...}. */
+    const char *(*too_large_body)(const char *path, void *ud);
+    void *too_large_ud;
 } lo_http_config;
 
 #define LO_HTTP_DEFAULT_BIND "127.0.0.1"

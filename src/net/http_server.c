@@ -59,6 +59,8 @@ struct lo_http_server {
     size_t max_body;
     void (*log)(const char *line, void *ud);
     void *log_ud;
+    const char *(*too_large_body)(const char *path, void *ud);
+    void *too_large_ud;
 
     pthread_rwlock_t rt_lock; /* guards routes: handlers read, lo_http_route writes */
     struct route *routes;
@@ -535,6 +537,14 @@ static bool has_body(struct MHD_Connection *conn, uint64_t *clen, bool *bad)
     return v > 0;
 }
 
+/* The 413's body: the owner's for this path (the twins answer in each
+ * provider's shape), else ours. */
+static const char *too_big_body(lo_http_server *s, const char *url)
+{
+    const char *b = s->too_large_body ? s->too_large_body(url, s->too_large_ud) : NULL;
+    return b ? b : JSON_TOO_BIG;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -566,7 +576,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (bad)
                 return MHD_NO;
             if (clen > s->max_body)
-                return answer_static(rq, 413, JSON_TOO_BIG, true);
+                return answer_static(rq, 413, too_big_body(s, url), true);
         }
         return MHD_YES;
     }
@@ -590,7 +600,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 
     if (rq->too_big)
-        return answer_static(rq, 413, JSON_TOO_BIG, true);
+        return answer_static(rq, 413, too_big_body(s, url), true);
     return dispatch(rq, url, method);
 }
 
@@ -748,6 +758,8 @@ lo_http_server *lo_http_server_start(const lo_http_config *cfg, lo_error *err)
     s->max_body = c.max_body ? c.max_body : LO_HTTP_DEFAULT_MAX_BODY;
     s->log = c.log;
     s->log_ud = c.log_ud;
+    s->too_large_body = c.too_large_body;
+    s->too_large_ud = c.too_large_ud;
     atomic_init(&s->stopping, false);
     pthread_rwlock_init(&s->rt_lock, NULL);
     pthread_mutex_init(&s->park_mu, NULL);

@@ -277,6 +277,22 @@ void twin_send_raw_sse(lo_http_response *res, const char *text, const lo_tape_fa
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* An over-limit upload gets 413 before any handler runs: with the body
+ * each provider's SDK parses as its error (Anthropic documents
+ * request_too_large; Gemini's own front end answers 400 here). */
+static const char *too_large_body(const char *path, void *ud)
+{
+    (void)ud;
+    if (lo_str_starts(path, "/v1beta/"))
+        return "{\"error\":{\"code\":413,\"message\":\"Request payload size exceeds the "
+               "limit.\",\"status\":\"INVALID_ARGUMENT\"}}";
+    if (lo_str_starts(path, "/v1/messages"))
+        return "{\"type\":\"error\",\"error\":{\"type\":\"request_too_large\",\"message\":"
+               "\"Request exceeds the maximum allowed number of bytes.\"}}";
+    return "{\"error\":{\"message\":\"Request body too large.\",\"type\":"
+           "\"invalid_request_error\",\"param\":null,\"code\":\"request_too_large\"}}";
+}
+
 lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
 {
     unsigned mask = cfg->providers;
@@ -325,7 +341,7 @@ lo_twin *lo_twin_start(const lo_twin_config *cfg, lo_error *err)
      * (the twin writes its own line per request, with the tape entry).
      * Record mode waits on the upstream in its handlers: more threads. */
     lo_http_config hc = {.bind = cfg->bind, .port = cfg->port, .max_body = cfg->max_body,
-                         .threads = cfg->upstream ? 16 : 4};
+                         .threads = cfg->upstream ? 16 : 4, .too_large_body = too_large_body};
     if (!(t->srv = lo_http_server_start(&hc, err)))
         goto fail;
     if (cfg->upstream) {

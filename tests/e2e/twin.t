@@ -212,8 +212,8 @@ start_twin "$tmp/fout" anthropic --port 0 --tape "$tape" --max-body 1KB \
     --fault '{"status":529,"every":2}'
 big=$(printf '{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"%02000d"}]}' 0)
 res=$(msg k "$big")
-[ "$(tail -n1 <<<"$res")" = 413 ]
-ok $? "--max-body 1KB: a 2 KB body gets 413" "$res"
+[ "$(tail -n1 <<<"$res")" = 413 ] && [[ "$res" == *'"type":"error","error":{"type":"request_too_large"'* ]]
+ok $? "--max-body 1KB: a 2 KB body gets 413 request_too_large in Anthropic's error shape" "$res"
 r1=$(msg k "$hello")
 r2=$(msg k "$hello")
 [ "$(tail -n1 <<<"$r1")" = 200 ] && [ "$(tail -n1 <<<"$r2")" = 529 ] &&
@@ -222,6 +222,18 @@ ok $? "--fault '{\"status\":529,\"every\":2}': call 1 answers, call 2 is overloa
 stop_twin
 [ "$rc" -eq 0 ]
 ok $? "the twin with --fault stops with exit 0" "exit $rc"
+
+# the other providers' 413s, each in its own error shape
+start_twin "$tmp/aout" all --port 0 --tape "$tape" --max-body 1KB
+res=$(curl -s -w '\n%{http_code}' "$url/v1/responses" -H 'Authorization: Bearer k' \
+    -H 'content-type: application/json' -d "$big")
+[ "$(tail -n1 <<<"$res")" = 413 ] && [[ "$res" == *'"error":{"message":'*'"type":"invalid_request_error"'* ]]
+ok $? "an over-limit Responses body gets 413 in OpenAI's error shape" "$res"
+res=$(curl -s -w '\n%{http_code}' "$url/v1beta/models/gemini-2.5-flash:generateContent" \
+    -H 'x-goog-api-key: k' -H 'content-type: application/json' -d "$big")
+[ "$(tail -n1 <<<"$res")" = 413 ] && [[ "$res" == *'"error":{"code":413,'*'"status":"INVALID_ARGUMENT"'* ]]
+ok $? "an over-limit Gemini body gets 413 in Google's error shape" "$res"
+stop_twin
 
 run twin serve anthropic --fault '{"status":200}'
 [ "$rc" -eq 2 ] && [[ "$stderr" == *"--fault"*"fault.status"* ]]
