@@ -48,7 +48,9 @@ die() {
 case $RUNS$N$STREAMS$DRIP_MS in
 *[!0-9]*) die "RUNS, N, STREAMS and DRIP_MS must be positive integers" ;;
 esac
-[ "$RUNS" -ge 1 ] && [ "$N" -ge 1 ] && [ "$STREAMS" -ge 1 ] || die "RUNS, N and STREAMS must be at least 1"
+for v in "$RUNS" "$N" "$STREAMS"; do
+    [ "$v" -ge 1 ] || die "RUNS, N and STREAMS must be at least 1"
+done
 [ -f "$LIB" ] || die "$LIB not found: run make"
 
 mkdir -p "$OUT"
