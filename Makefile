@@ -96,14 +96,17 @@ test-slow: $(BIN) $(TEST_BIN)
 
 # The real CLI agents (claude, codex, gemini, opencode) against the twins,
 # installed from npm at the versions tests/agents/package.json pins into
-# build/agents (never globally); a failed install leaves them skipped. Not
+# build/agents (never globally); a failed install leaves them skipped.
+# `npm install` on the lock file, not `npm ci`: opencode lists a binary
+# package per platform as optional, the lock holds only the ones that
+# resolve, and `npm ci` refuses a lock without the others. Not
 # in `make test`: it needs the npm registry and a few minutes.
 test-agents: $(BIN)
 	@mkdir -p build/agents
 	@if cmp -s tests/agents/package.json build/agents/package.json && \
 	    [ -x build/agents/node_modules/.bin/claude ]; then :; else \
 	  cp tests/agents/package.json tests/agents/package-lock.json build/agents/ && \
-	  (cd build/agents && npm ci --no-audit --no-fund --loglevel=error) || \
+	  (cd build/agents && npm install --no-audit --no-fund --loglevel=error) || \
 	  echo "test-agents: npm could not install the agents; they are skipped"; fi
 	LIGHTSOUT=$(abspath $(BIN)) LIGHTSOUT_MODELS=$(abspath data/models.json) \
 	  $(PROVE) --exec '' --timer $(sort $(wildcard tests/agents/*.t))
