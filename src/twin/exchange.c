@@ -322,15 +322,6 @@ void twin_events_add(twin_events *l, const char *s, size_t n)
         twin_events_end(l);
 }
 
-void twin_events_push(twin_events *l, char *e)
-{
-    if (!e)
-        l->oom = true;
-    else
-        twin_events_add(l, e, strlen(e));
-    free(e);
-}
-
 const char *twin_events_at(const twin_events *l, size_t i, size_t *len)
 {
     size_t start = i ? l->end[i - 1] : 0;
@@ -385,15 +376,4 @@ void twin_events_sse(twin_events *l, const char *type, json_t *data, const char 
         l->oom = true;
     else
         twin_events_end(l);
-}
-
-char *twin_sse_event(const char *type, json_t *data, const char *end)
-{
-    lo_buf b;
-    lo_buf_init(&b, 0);
-    if (sse_append(&b, type, data, end) != 0) {
-        lo_buf_release(&b);
-        return NULL;
-    }
-    return lo_buf_steal(&b);
 }

@@ -119,36 +119,34 @@ static json_t *item_head(const json_t *item)
     return h;
 }
 
-void twin_openai_response_events(const json_t *resp, twin_events *out)
+void twin_openai_response_events(const json_t *resp, twin_events *l)
 {
-    twin_events l = *out;
     json_t *head = json_deep_copy(resp);
     json_object_set_new(head, "status", json_string("in_progress"));
     json_object_set_new(head, "output", json_array());
     json_object_set_new(head, "usage", json_null());
     json_object_set_new(head, "incomplete_details", json_null());
-    ev(&l, "response.created", json_pack("{s:O}", "response", head));
-    ev(&l, "response.in_progress", json_pack("{s:O}", "response", head));
+    ev(l, "response.created", json_pack("{s:O}", "response", head));
+    ev(l, "response.in_progress", json_pack("{s:O}", "response", head));
     json_decref(head);
     size_t oi;
     json_t *item;
     json_array_foreach(json_object_get(resp, "output"), oi, item) {
-        ev(&l, "response.output_item.added",
+        ev(l, "response.output_item.added",
            json_pack("{s:I, s:o}", "output_index", (json_int_t)oi, "item", item_head(item)));
         const char *type = json_string_value(json_object_get(item, "type"));
         if (lo_str_eq(type, "message"))
-            text_events(&l, item, oi);
+            text_events(l, item, oi);
         else if (lo_str_eq(type, "function_call"))
-            call_events(&l, item, oi);
+            call_events(l, item, oi);
         else if (lo_str_eq(type, "reasoning"))
-            reasoning_events(&l, item, oi);
-        ev(&l, "response.output_item.done",
+            reasoning_events(l, item, oi);
+        ev(l, "response.output_item.done",
            json_pack("{s:I, s:O}", "output_index", (json_int_t)oi, "item", item));
     }
     bool incomplete = lo_str_eq(json_string_value(json_object_get(resp, "status")), "incomplete");
-    ev(&l, incomplete ? "response.incomplete" : "response.completed",
+    ev(l, incomplete ? "response.incomplete" : "response.completed",
        json_pack("{s:O}", "response", resp));
-    *out = l;
 }
 
 /* ------------------------------------------------------------ Chat */
@@ -177,13 +175,12 @@ static void chunk(twin_events *l, const json_t *cc, bool usage, json_t *delta,
     twin_events_sse(l, NULL, chunk_json(cc, usage, delta, finish), NULL);
 }
 
-void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *out)
+void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *l)
 {
-    twin_events l = *out;
     const json_t *choice = json_array_get(json_object_get(cc, "choices"), 0);
     const json_t *msg = json_object_get(choice, "message");
     const char *text = json_string_value(json_object_get(msg, "content"));
-    chunk(&l, cc, usage,
+    chunk(l, cc, usage,
           json_pack("{s:s, s:o, s:n}", "role", "assistant", "content",
                     text ? json_string("") : json_null(), "refusal"),
           NULL);
@@ -192,11 +189,11 @@ void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *out)
     bool fast = twin_tmpl_init(&t, NULL, chunk_json(cc, usage, json_pack("{s:o}", "content",
                                                                      twin_slot(0)), NULL)) == 0;
     const char *rest = text ? text : "";
-    if (fast && twin_tmpl_deltas(&l, &t, rest) == 0)
+    if (fast && twin_tmpl_deltas(l, &t, rest) == 0)
         rest = "";
     while (*rest) {
         size_t k = twin_piece(rest, TWIN_PIECE);
-        chunk(&l, cc, usage, json_pack("{s:s%}", "content", rest, k), NULL);
+        chunk(l, cc, usage, json_pack("{s:s%}", "content", rest, k), NULL);
         rest += k;
     }
     if (fast)
@@ -205,7 +202,7 @@ void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *out)
     json_t *tc;
     json_array_foreach(json_object_get(msg, "tool_calls"), i, tc) {
         const json_t *fn = json_object_get(tc, "function");
-        chunk(&l, cc, usage,
+        chunk(l, cc, usage,
               json_pack("{s:[{s:I, s:O, s:s, s:{s:O, s:s}}]}", "tool_calls", "index",
                         (json_int_t)i, "id", json_object_get(tc, "id"), "type", "function",
                         "function", "name", json_object_get(fn, "name"), "arguments", ""),
@@ -213,14 +210,14 @@ void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *out)
         const char *args = json_string_value(json_object_get(fn, "arguments"));
         for (const char *s = args ? args : ""; *s;) {
             size_t k = twin_piece(s, TWIN_PIECE);
-            chunk(&l, cc, usage,
+            chunk(l, cc, usage,
                   json_pack("{s:[{s:I, s:{s:s%}}]}", "tool_calls", "index", (json_int_t)i,
                             "function", "arguments", s, k),
                   NULL);
             s += k;
         }
     }
-    chunk(&l, cc, usage, json_object(),
+    chunk(l, cc, usage, json_object(),
           json_string_value(json_object_get(choice, "finish_reason")));
     if (usage) {
         json_t *u = json_pack("{s:O, s:s, s:O, s:O, s:O, s:O, s:[], s:O}", "id",
@@ -230,8 +227,7 @@ void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *out)
                               json_object_get(cc, "service_tier"), "system_fingerprint",
                               json_object_get(cc, "system_fingerprint"), "choices", "usage",
                               json_object_get(cc, "usage"));
-        twin_events_sse(&l, NULL, u, NULL);
+        twin_events_sse(l, NULL, u, NULL);
     }
-    twin_events_add(&l, "data: [DONE]\n\n", 14);
-    *out = l;
+    twin_events_add(l, "data: [DONE]\n\n", 14);
 }

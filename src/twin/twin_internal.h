@@ -76,8 +76,6 @@ void twin_buf_recycle(char *data, size_t cap);
 void twin_events_end(twin_events *l);
 /* Append an event of n bytes. */
 void twin_events_add(twin_events *l, const char *s, size_t n);
-/* Append e (taken); NULL marks the list out of memory. */
-void twin_events_push(twin_events *l, char *e);
 /* Append "event: TYPE\n" (when type is not NULL) "data: JSON" + end (NULL
  * = "\n\n"); data is consumed. */
 void twin_events_sse(twin_events *l, const char *type, json_t *data, const char *end);
@@ -177,9 +175,6 @@ const char *twin_jstr(const json_t *j, const char *key);
 /* A reply's thinking text (a string, or {"text": ...}); NULL when none. */
 const char *twin_thinking_text(const json_t *reply);
 
-/* "event: TYPE\n" (when type is not NULL) "data: JSON" + end (NULL =
- * "\n\n"); data is consumed. NULL when out of memory. */
-char *twin_sse_event(const char *type, json_t *data, const char *end);
 /* Bytes of s for the next piece: about size, never inside a UTF-8 character. */
 size_t twin_piece(const char *s, size_t size);
 
@@ -240,8 +235,8 @@ int twin_openai_bad(twin_verdict *v, int status, const char *param, const char *
 void twin_openai_view(const json_t *b, enum twin_api api, twin_view *v);
 /* A tool definition's function part (Chat nests it under "function"). */
 const json_t *twin_openai_tool_fn(const json_t *tl, enum twin_api api);
-/* openai_stream.c: the stream of a finished object (event strings owned by
- * the caller; NULL when out of memory). */
+/* openai_stream.c: the stream of a finished object, appended to l (out of
+ * memory marks it). */
 void twin_openai_response_events(const json_t *resp, twin_events *l);
 void twin_openai_chat_chunks(const json_t *cc, bool usage, twin_events *l);
 

@@ -97,14 +97,21 @@ static void template_matches(void **state)
                                seq};
         assert_non_null(vals[0]);
         char *got = twin_tmpl_event(&t, vals);
-        char *want = twin_sse_event("content_block_delta",
-                                    json_pack("{s:s, s:I, s:{s:s, s:s}}", "type", "delta", "seq",
-                                              (json_int_t)(i + 3), "delta", "type", "text_delta",
-                                              "text", pieces[i]),
-                                    NULL);
+        twin_events l = {0};
+        twin_events_sse(&l, "content_block_delta",
+                        json_pack("{s:s, s:I, s:{s:s, s:s}}", "type", "delta", "seq",
+                                  (json_int_t)(i + 3), "delta", "type", "text_delta", "text",
+                                  pieces[i]),
+                        NULL);
+        assert_false(l.oom);
+        assert_int_equal(l.n, 1);
+        size_t len;
+        const char *at = twin_events_at(&l, 0, &len);
+        char *want = lo_strndup(at, len);
         assert_string_equal(got, want);
         free(got);
         free(want);
+        twin_events_release(&l);
     }
     twin_tmpl_release(&t);
 
